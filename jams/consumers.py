@@ -1,0 +1,223 @@
+"""The jam socket: a transport adapter. It authenticates, parses, calls a
+service or selector through database_sync_to_async, and answers with an ack,
+an event or a typed error. No business rules and no ORM here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from . import live
+from .errors import DomainError, Forbidden, RateLimited
+from .hub import Hub, hub_for_loop
+from .protocol import (
+    AlertMessage,
+    ClientMessage,
+    Ping,
+    PostMessage,
+    ProtocolError,
+    ReactMessage,
+    Resume,
+    Subscribe,
+    Unsubscribe,
+    message_parse,
+)
+from .ratelimit import TokenBucket
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_ABUSE = 4429
+# Rate-limited messages tolerated in a row before the socket is closed.
+ABUSE_STRIKES = 50
+
+
+class JamConsumer(AsyncWebsocketConsumer):
+    jam_id: int
+    user_id: int
+    role: str
+    hub: Hub | None = None
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        slug = self.scope["url_route"]["kwargs"]["slug"]
+        try:
+            access = await database_sync_to_async(live.socket_access)(slug=slug, user=user)
+        except DomainError:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.jam_id, self.user_id, self.role = access.jam_id, user.pk, access.role
+        self.topics: set[int] = set()
+        self.ideas: set[int] = set()
+        self.last_seq = 0
+        self.strikes = 0
+        self.bucket = TokenBucket(
+            rate=settings.JAM_WS_MESSAGES_PER_SECOND, burst=settings.JAM_WS_MESSAGE_BURST
+        )
+        # Subscribe first, then take the snapshot, so no event falls between.
+        self.hub = hub_for_loop()
+        await self.hub.join(self)
+        snapshot = await database_sync_to_async(live.socket_snapshot)(slug=slug, user=user)
+        self.last_seq = snapshot.seq
+        await self.accept()
+        await self.send_json(snapshot.hello)
+
+    async def disconnect(self, code: int) -> None:
+        if self.hub is not None:
+            await self.hub.leave(self)
+            self.hub = None
+
+    # --- Hub callbacks -------------------------------------------------------
+
+    def wants(self, *, topic: int | None, idea: int | None, recipient: int | None) -> bool:
+        if recipient is not None:
+            return recipient == self.user_id
+        if topic is None and idea is None:
+            return True
+        return (topic is not None and topic in self.topics) or (
+            idea is not None and idea in self.ideas
+        )
+
+    async def deliver(self, seq: int, text: str) -> None:
+        if seq <= self.last_seq:
+            return  # already sent (by a resume) or from before the snapshot
+        self.last_seq = seq
+        await self.send(text_data=text)
+
+    async def tick(self, seq: int) -> None:
+        await self.send_json({"type": "tick", "seq": seq})
+
+    async def recheck(self) -> None:
+        role = await database_sync_to_async(live.socket_role)(
+            jam_id=self.jam_id, user_id=self.user_id
+        )
+        if role is None:
+            await self.send_error(None, Forbidden(_("You are no longer a member of this jam.")))
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        if role != self.role:
+            self.role = role
+            await self.send_json({"type": "role", "role": role})
+
+    # --- Client messages -----------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        client_id = None
+        try:
+            if not self.bucket.take():
+                self.strikes += 1
+                if self.strikes >= ABUSE_STRIKES:
+                    await self.close(code=CLOSE_ABUSE)
+                    return
+                raise RateLimited
+            self.strikes = 0
+            message = message_parse(text_data, max_bytes=settings.JAM_WS_MAX_MESSAGE_BYTES)
+            client_id = getattr(message, "client_id", None)
+            await self.handle(message)
+        except ProtocolError as exc:
+            await self.send_error(exc.client_id, exc)
+        except DomainError as exc:
+            await self.send_error(client_id, exc)
+        except Exception:
+            logger.exception("socket message failed")
+            await self.send_json(
+                {
+                    "type": "error",
+                    "client_id": client_id,
+                    "code": "server_error",
+                    "message": _("Something went wrong; please retry."),
+                }
+            )
+
+    async def handle(self, message: ClientMessage) -> None:
+        handler = self.handlers.get(type(message))
+        if handler is None:  # pragma: no cover - every parsed type has a handler
+            raise DomainError
+        await handler(self, message)
+
+    async def on_subscribe(self, message: Subscribe) -> None:
+        await database_sync_to_async(live.subscription_check)(
+            jam_id=self.jam_id, user_id=self.user_id, topic=message.topic, idea=message.idea
+        )
+        if message.topic is not None:
+            self.topics.add(message.topic)
+        if message.idea is not None:
+            self.ideas.add(message.idea)
+        await self.send_json({"type": "subscribed", "topic": message.topic, "idea": message.idea})
+
+    async def on_unsubscribe(self, message: Unsubscribe) -> None:
+        self.topics.discard(message.topic or 0)
+        self.ideas.discard(message.idea or 0)
+        await self.send_json({"type": "unsubscribed", "topic": message.topic, "idea": message.idea})
+
+    async def on_resume(self, message: Resume) -> None:
+        after = message.after
+        while True:
+            page = await database_sync_to_async(live.replay)(
+                jam_id=self.jam_id,
+                user_id=self.user_id,
+                after=after,
+                topics=frozenset(self.topics),
+                ideas=frozenset(self.ideas),
+            )
+            for seq, text in page.events:
+                await self.send(text_data=text)
+                after = seq
+            if page.complete:
+                break
+        latest = max(after, page.seq)
+        self.last_seq = max(self.last_seq, latest)
+        await self.send_json({"type": "resumed", "seq": latest})
+
+    async def on_ping(self, message: Ping) -> None:
+        await self.send_json({"type": "pong"})
+
+    async def on_post(self, message: PostMessage) -> None:
+        ack = await database_sync_to_async(live.post_submit)(
+            jam_id=self.jam_id, user_id=self.user_id, message=message
+        )
+        await self.send_json({"type": "ack", **ack})
+
+    async def on_react(self, message: ReactMessage) -> None:
+        ack = await database_sync_to_async(live.react_submit)(
+            jam_id=self.jam_id, user_id=self.user_id, message=message
+        )
+        await self.send_json({"type": "ack", **ack})
+
+    async def on_alert(self, message: AlertMessage) -> None:
+        ack = await database_sync_to_async(live.alert_submit)(
+            jam_id=self.jam_id, user_id=self.user_id, message=message
+        )
+        await self.send_json({"type": "ack", **ack})
+
+    handlers: dict[type, Callable[[Any, Any], Awaitable[None]]] = {
+        Subscribe: on_subscribe,
+        Unsubscribe: on_unsubscribe,
+        Resume: on_resume,
+        Ping: on_ping,
+        PostMessage: on_post,
+        ReactMessage: on_react,
+        AlertMessage: on_alert,
+    }
+
+    # --- Sending ------------------------------------------------------------
+
+    async def send_json(self, content: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(content, separators=(",", ":")))
+
+    async def send_error(self, client_id: str | None, error: DomainError) -> None:
+        await self.send_json(
+            {"type": "error", "client_id": client_id, "code": error.code, "message": error.message}
+        )

@@ -1,0 +1,147 @@
+"""Recording and broadcasting live events: persist first, broadcast after commit.
+
+``event_record`` must run inside the transaction that writes the domain rows.
+It takes the next jam-wide ``seq`` with one ``UPDATE ... RETURNING`` on the
+jam row, which holds that row's lock until commit, so seq order is commit
+order. After commit the event is serialized once and sent to the jam's group;
+each server process fans it out to its own sockets (jams/hub.py).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .models import Event
+
+logger = logging.getLogger(__name__)
+
+
+def jam_group(jam_id: int) -> str:
+    return f"jam.{jam_id}"
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    jam_id: int
+    seq: int
+    name: str
+    topic_id: int | None
+    idea_id: int | None
+    recipient_id: int | None
+    data: dict[str, Any]
+
+    def client_text(self) -> str:
+        """The exact text a client receives, serialized once."""
+        return event_text(seq=self.seq, name=self.name, data=self.data)
+
+    def layer_message(self) -> dict[str, Any]:
+        return {
+            "type": "hub.event",
+            "jam": self.jam_id,
+            "seq": self.seq,
+            "topic": self.topic_id,
+            "idea": self.idea_id,
+            "recipient": self.recipient_id,
+            "text": self.client_text(),
+        }
+
+
+def event_text(*, seq: int, name: str, data: dict[str, Any]) -> str:
+    return json.dumps(
+        {"type": "event", "seq": seq, "event": name, "data": data},
+        cls=DjangoJSONEncoder,
+        separators=(",", ":"),
+    )
+
+
+def seq_next(jam_id: int) -> int:
+    """Hand out the jam's next seq; the row lock is held until commit."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE jams_jam SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq",
+            [jam_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise LookupError(f"no jam {jam_id}")
+    return int(row[0])
+
+
+def event_record(
+    *,
+    jam_id: int,
+    name: str,
+    data: dict[str, Any],
+    topic_id: int | None = None,
+    idea_id: int | None = None,
+    recipient_id: int | None = None,
+) -> RecordedEvent:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("event_record must run inside the writing transaction")
+    # Round-trip through JSON so the stored and the broadcast data are identical.
+    clean = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    seq = seq_next(jam_id)
+    Event.objects.create(
+        jam_id=jam_id,
+        seq=seq,
+        name=name,
+        topic_id=topic_id,
+        idea_id=idea_id,
+        recipient_id=recipient_id,
+        data=clean,
+        created_at=timezone.now(),
+    )
+    event = RecordedEvent(
+        jam_id=jam_id,
+        seq=seq,
+        name=name,
+        topic_id=topic_id,
+        idea_id=idea_id,
+        recipient_id=recipient_id,
+        data=clean,
+    )
+    transaction.on_commit(lambda: broadcast(event))
+    return event
+
+
+def broadcast(event: RecordedEvent) -> None:
+    """Send a committed event to the jam's group. A failure here loses nothing:
+    the event is in the database and clients recover it with ``resume``."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(jam_group(event.jam_id), event.layer_message())
+    except Exception:
+        logger.exception("broadcast of %s#%s failed; clients will resume", event.jam_id, event.seq)
+
+
+def user_signal(*, user_id: int) -> None:
+    """After commit, tell every open socket of a user to re-check itself
+    (role changed, removed from a jam)."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+
+    def send() -> None:
+        try:
+            async_to_sync(layer.group_send)(
+                user_group(user_id), {"type": "user.recheck", "user": user_id}
+            )
+        except Exception:
+            logger.exception("user signal to %s failed", user_id)
+
+    transaction.on_commit(send)

@@ -1,0 +1,222 @@
+"""Reads: what pages and sockets show. Each returns evaluated data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from .errors import LoginRequired, NotFound
+from .models import AuditEntry, Invitation, Jam, Membership, Phase, Role, Topic, Visibility
+from .phases import JamState, PhaseWindow, jam_state
+from .rules import Subject, subject_for
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
+
+
+@dataclass
+class JamContext:
+    """A jam as one user sees it: the jam, their role and the schedule."""
+
+    jam: Jam
+    user: User | AnonymousUser
+    role: str | None
+    phases: list[Phase] = field(default_factory=list)
+
+    @property
+    def subject(self) -> Subject:
+        return subject_for(self.user, self.role)
+
+    @property
+    def is_member(self) -> bool:
+        return self.role is not None
+
+    def windows(self) -> list[PhaseWindow]:
+        return [p.window() for p in self.phases]
+
+    def state(self, now: datetime | None = None) -> JamState:
+        return jam_state(
+            self.windows(),
+            published_at=self.jam.results_published_at,
+            now=now or timezone.now(),
+        )
+
+
+def jam_context(*, slug: str, user: User | AnonymousUser) -> JamContext:
+    """The jam by slug with the user's role and schedule, in two queries.
+
+    A missing jam is ``NotFound`` for members and ``LoginRequired`` for
+    anonymous visitors, exactly as for a jam they may not see, so slugs do not
+    leak.
+    """
+    jam = Jam.objects.filter(slug=slug).first()
+    if jam is None:
+        raise NotFound if user.is_authenticated else LoginRequired
+    return jam_context_for(jam=jam, user=user)
+
+
+def jam_context_for(*, jam: Jam, user: User | AnonymousUser) -> JamContext:
+    role = None
+    if user.is_authenticated:
+        role = Membership.objects.filter(jam=jam, user=user).values_list("role", flat=True).first()
+    return JamContext(jam=jam, user=user, role=role, phases=list(jam.phases.all()))
+
+
+@dataclass(frozen=True)
+class JamListItem:
+    jam: Jam
+    role: str | None
+    state: JamState
+
+
+def jams_for_user(*, user: User | AnonymousUser, now: datetime | None = None) -> list[JamListItem]:
+    """Jams the user belongs to, then the ones they may join."""
+    now = now or timezone.now()
+    if user.is_authenticated:
+        visible = Q(memberships__user=user) | Q(
+            visibility__in=[Visibility.PUBLIC, Visibility.MEMBERS]
+        )
+    else:
+        visible = Q(visibility=Visibility.PUBLIC)
+    jams = list(Jam.objects.filter(visible).distinct().prefetch_related("phases"))
+    roles: dict[int, str] = {}
+    if user.is_authenticated:
+        roles = dict(Membership.objects.filter(user=user).values_list("jam_id", "role"))
+    items = [
+        JamListItem(
+            jam=jam,
+            role=roles.get(jam.pk),
+            state=jam_state(
+                [p.window() for p in jam.phases.all()],
+                published_at=jam.results_published_at,
+                now=now,
+            ),
+        )
+        for jam in jams
+    ]
+    items.sort(key=lambda item: (item.role is None, -item.jam.created_at.timestamp()))
+    return items
+
+
+def topics_for_jam(*, jam: Jam) -> list[Topic]:
+    return list(jam.topics.prefetch_related("facilitators"))
+
+
+def members_for_jam(*, jam: Jam) -> QuerySet[Membership]:
+    return jam.memberships.select_related("user").order_by("role", "user__email")
+
+
+def role_counts(*, jam: Jam) -> dict[str, int]:
+    rows = jam.memberships.values("role").annotate(n=Count("id"))
+    counts = {role.value: 0 for role in Role}
+    counts.update({row["role"]: row["n"] for row in rows})
+    return counts
+
+
+def invitations_for_jam(*, jam: Jam) -> QuerySet[Invitation]:
+    return jam.invitations.filter(revoked_at__isnull=True).select_related("accepted_by")
+
+
+def invitation_by_token(*, token: str) -> Invitation:
+    invitation = Invitation.objects.select_related("jam").filter(token=token).first()
+    if invitation is None:
+        raise NotFound
+    return invitation
+
+
+def audit_for_jam(*, jam: Jam, limit: int = 200) -> list[AuditEntry]:
+    return list(jam.audit_entries.all()[:limit])
+
+
+def phase_payload(state: JamState) -> dict[str, object]:
+    """The phase as live clients and the countdown see it."""
+    return {
+        "stage": state.stage.value,
+        "kind": state.phase.kind.value if state.phase else None,
+        "phase_id": state.phase.id if state.phase else None,
+        "deadline": state.deadline.isoformat() if state.deadline else None,
+        "next_kind": state.next_phase.kind.value if state.next_phase else None,
+    }
+
+
+# --- Live sockets ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SocketSnapshot:
+    jam_id: int
+    role: str
+    seq: int
+    hello: dict[str, object]
+
+
+def socket_snapshot(*, slug: str, user: User | AnonymousUser) -> SocketSnapshot:
+    """What a socket needs on connect, or NotFound/LoginRequired/Forbidden."""
+    from .rules import Action, jam_require
+
+    ctx = jam_context(slug=slug, user=user)
+    jam_require(ctx, Action.READ)
+    role = ctx.role or ""
+    seq = Jam.objects.filter(pk=ctx.jam.pk).values_list("last_seq", flat=True).get()
+    hello = {
+        "type": "hello",
+        "seq": seq,
+        "jam": {"slug": ctx.jam.slug, "title": ctx.jam.title},
+        "role": role,
+        "phase": phase_payload(ctx.state()),
+        "topics": [{"id": t.pk, "title": t.title} for t in ctx.jam.topics.all()],
+    }
+    return SocketSnapshot(jam_id=ctx.jam.pk, role=role, seq=seq, hello=hello)
+
+
+def socket_role(*, jam_id: int, user_id: int) -> str | None:
+    return (
+        Membership.objects.filter(jam_id=jam_id, user_id=user_id)
+        .values_list("role", flat=True)
+        .first()
+    )
+
+
+def latest_seqs(*, jam_ids: list[int]) -> dict[int, int]:
+    return dict(Jam.objects.filter(pk__in=jam_ids).values_list("pk", "last_seq"))
+
+
+@dataclass(frozen=True)
+class ReplayPage:
+    events: list[tuple[int, str]]  # (seq, client text)
+    complete: bool
+
+
+def events_after(
+    *,
+    jam_id: int,
+    user_id: int,
+    after: int,
+    topics: frozenset[int],
+    ideas: frozenset[int],
+    limit: int = 500,
+) -> ReplayPage:
+    """Stored events after ``after`` that a socket with these subscriptions
+    receives live: jam-wide ones, its topics', its ideas', and its own."""
+    from .models import Event
+    from .realtime import event_text
+
+    jam_wide = Q(topic_id__isnull=True, idea_id__isnull=True, recipient_id__isnull=True)
+    wanted = jam_wide | Q(recipient_id=user_id)
+    if topics:
+        wanted |= Q(topic_id__in=topics, recipient_id__isnull=True)
+    if ideas:
+        wanted |= Q(idea_id__in=ideas, recipient_id__isnull=True)
+    rows = list(
+        Event.objects.filter(wanted, jam_id=jam_id, seq__gt=after)
+        .order_by("seq")
+        .values_list("seq", "name", "data")[: limit + 1]
+    )
+    page = [(seq, event_text(seq=seq, name=name, data=data)) for seq, name, data in rows[:limit]]
+    return ReplayPage(events=page, complete=len(rows) <= limit)
