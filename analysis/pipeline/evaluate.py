@@ -1,0 +1,300 @@
+"""Evaluate the pipeline against public human-labelled data and print a table.
+
+Run as ``python -m analysis.pipeline.evaluate [DATA_DIR]``; ``DATA_DIR``
+defaults to ``../shared/datasets`` next to the repository.
+"""
+
+import csv
+import statistics
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import pearsonr
+from sklearn.cluster import KMeans
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+from analysis.pipeline.groups import Votes, find_opinion_groups
+from analysis.pipeline.sentiment import english_sentiment, vader_compound
+from analysis.pipeline.shifts import detect_tone_shifts
+from analysis.pipeline.themes import find_themes
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+GERMAN_CONVERSATION_PREFIX = "austria-climate"
+SENTIMENT_SETS = ("nytEditorialSnippets", "amazonReviewSnippets")
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationRow:
+    section: str
+    subject: str
+    metric: str
+    value: float
+    baseline: float | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PolisVotes:
+    votes: Votes
+    polis_groups: np.ndarray
+    """Pol.is's own group per participant; -1 where Pol.is gave none."""
+
+
+@dataclass(frozen=True, slots=True)
+class RatedSnippets:
+    texts: list[str]
+    ratings: np.ndarray
+    held_out: np.ndarray
+    """True for snippets of odd-numbered documents, never used for tuning."""
+
+
+def read_comments(conversation: Path) -> list[dict[str, str]]:
+    with (conversation / "comments.csv").open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def read_polis_votes(conversation: Path) -> PolisVotes:
+    """Votes from ``participants-votes.csv`` without statements the moderators rejected."""
+    rejected = {
+        row["comment-id"] for row in read_comments(conversation) if row["moderated"] == "-1"
+    }
+    with (conversation / "participants-votes.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    header = rows[0]
+    first_statement = header.index("n-disagree") + 1
+    group_column = header.index("group-id")
+    kept = [j for j, cid in enumerate(header[first_statement:]) if cid not in rejected]
+    participants, statements, values = [], [], []
+    for participant, row in enumerate(rows[1:]):
+        cells = row[first_statement:]
+        for column, j in enumerate(kept):
+            if j < len(cells) and cells[j] != "":
+                participants.append(participant)
+                statements.append(column)
+                values.append(float(cells[j]))
+    votes = Votes(
+        participants=np.array(participants, dtype=np.int64),
+        statements=np.array(statements, dtype=np.int64),
+        values=np.array(values),
+        n_participants=len(rows) - 1,
+        n_statements=len(kept),
+    )
+    groups = np.array([int(row[group_column]) if row[group_column] else -1 for row in rows[1:]])
+    return PolisVotes(votes, groups)
+
+
+def read_rated_snippets(path: Path) -> RatedSnippets:
+    texts, ratings, held_out = [], [], []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if not line.strip():
+            continue
+        snippet_id, rating, text = line.split("\t", 2)
+        texts.append(text)
+        ratings.append(float(rating))
+        held_out.append(int(snippet_id.split("_")[0]) % 2 == 1)
+    return RatedSnippets(texts, np.array(ratings), np.array(held_out))
+
+
+def conversations(data_dir: Path) -> list[Path]:
+    return sorted(path for path in (data_dir / "polis").iterdir() if path.is_dir())
+
+
+def themes_corpus(folders: list[Path]) -> tuple[list[str], np.ndarray]:
+    texts, sources = [], []
+    for source, folder in enumerate(folders):
+        for row in read_comments(folder):
+            if row["comment-body"].strip():
+                texts.append(row["comment-body"])
+                sources.append(source)
+    return texts, np.array(sources)
+
+
+def evaluate_themes(data_dir: Path) -> list[EvaluationRow]:
+    folders = conversations(data_dir)
+    english = [f for f in folders if not f.name.startswith(GERMAN_CONVERSATION_PREFIX)]
+    texts, sources = themes_corpus(english)
+    n_sources = len(english)
+    baseline = KMeans(n_clusters=n_sources, n_init=10, random_state=0).fit_predict(
+        TfidfVectorizer(stop_words="english").fit_transform(texts)
+    )
+    rows = []
+    for label, k in (("auto k", None), (f"k={n_sources}", n_sources)):
+        result = find_themes(texts, k=k)
+        assigned = result.assignments >= 0
+        subject = f"{n_sources} English conversations, {len(texts)} comments, {label}"
+        note = f"k={result.k}"
+        nmi = normalized_mutual_info_score(sources[assigned], result.assignments[assigned])
+        ari = adjusted_rand_score(sources[assigned], result.assignments[assigned])
+        rows.append(EvaluationRow("themes", subject, "NMI", nmi, _nmi(sources, baseline), note))
+        rows.append(
+            EvaluationRow(
+                "themes", subject, "ARI", ari, adjusted_rand_score(sources, baseline), note
+            )
+        )
+    texts, sources = themes_corpus(folders)
+    german = sources == [f.name for f in folders].index(
+        next(f.name for f in folders if f.name.startswith(GERMAN_CONVERSATION_PREFIX))
+    )
+    result = find_themes(texts)
+    german_themes = [
+        theme.id for theme in result.themes if german[result.assignments == theme.id].mean() > 0.5
+    ]
+    in_german_themes = np.isin(result.assignments, german_themes)
+    subject = f"all {len(folders)} conversations incl. German, auto k"
+    note = f"k={result.k}; {len(german_themes)} mostly German theme(s)"
+    recall = float(in_german_themes[german].mean())
+    precision = float(german[in_german_themes].mean()) if in_german_themes.any() else 0.0
+    rows.append(
+        EvaluationRow("themes", subject, "German comments in German themes", recall, note=note)
+    )
+    rows.append(
+        EvaluationRow("themes", subject, "German share of German themes", precision, note=note)
+    )
+    return rows
+
+
+def _nmi(truth: np.ndarray, predicted: np.ndarray) -> float:
+    return float(normalized_mutual_info_score(truth, predicted))
+
+
+def evaluate_groups(data_dir: Path) -> list[EvaluationRow]:
+    rows: list[EvaluationRow] = []
+    auto_scores, given_scores = [], []
+    for folder in conversations(data_dir):
+        if not (folder / "participants-votes.csv").exists():
+            continue
+        data = read_polis_votes(folder)
+        n_polis = len(set(data.polis_groups.tolist()) - {-1})
+        if n_polis == 0:
+            continue
+        auto = _agreement(data, find_opinion_groups(data.votes).assignments)
+        given = _agreement(data, find_opinion_groups(data.votes, k=n_polis).assignments)
+        auto_scores.append(auto[0])
+        given_scores.append(given[0])
+        note = f"Pol.is k={n_polis}, ours k={auto[1]}; Pol.is's k: ARI {given[0]:.3f}"
+        rows.append(
+            EvaluationRow("groups", folder.name, "ARI vs Pol.is group-id", auto[0], note=note)
+        )
+    rows.append(
+        EvaluationRow(
+            "groups",
+            "median over conversations",
+            "ARI vs Pol.is group-id",
+            statistics.median(auto_scores),
+            note=f"with Pol.is's k: {statistics.median(given_scores):.3f}",
+        )
+    )
+    return rows
+
+
+def _agreement(data: PolisVotes, assignments: tuple[int | None, ...]) -> tuple[float, int]:
+    ours = np.array([-1 if group is None else group for group in assignments])
+    both = (ours >= 0) & (data.polis_groups >= 0)
+    return float(adjusted_rand_score(data.polis_groups[both], ours[both])), len(
+        set(ours[ours >= 0])
+    )
+
+
+def evaluate_sentiment(data_dir: Path) -> list[EvaluationRow]:
+    rows = []
+    for name in SENTIMENT_SETS:
+        snippets = read_rated_snippets(data_dir / "sentiment" / f"{name}_GroundTruth.txt")
+        ours = np.array([english_sentiment(text) for text in snippets.texts])
+        vader = np.array([vader_compound(text) for text in snippets.texts])
+        for subset, mask in (
+            ("held-out half", snippets.held_out),
+            ("all (tuning half included)", None),
+        ):
+            chosen = np.ones(len(ours), dtype=bool) if mask is None else mask
+            rows.append(
+                EvaluationRow(
+                    "sentiment",
+                    f"{name}, {subset}, n={int(chosen.sum())}",
+                    "Pearson r vs human mean",
+                    _pearson(ours[chosen], snippets.ratings[chosen]),
+                    _pearson(vader[chosen], snippets.ratings[chosen]),
+                    "baseline: VADER compound",
+                )
+            )
+    return rows
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    return float(pearsonr(a, b).statistic)
+
+
+def planted_tone_series(
+    seed: int, *, shift_at_hours: float | None, n_posts: int = 2_000, hours: float = 48.0
+) -> tuple[list[datetime], list[float | None], datetime]:
+    """Posts over ``hours`` with noisy scores whose mean drops by 0.25 at ``shift_at_hours``."""
+    rng = np.random.default_rng(seed)
+    start = datetime(2025, 3, 1, 9, tzinfo=UTC)
+    offsets = np.sort(rng.uniform(0, hours * 3600, n_posts))
+    planted = hours * 3600 if shift_at_hours is None else shift_at_hours * 3600
+    means = np.where(offsets < planted, 0.1, -0.15)
+    scores = np.clip(rng.normal(means, 0.4), -1, 1)
+    timestamps = [start + timedelta(seconds=float(offset)) for offset in offsets]
+    return timestamps, [float(s) for s in scores], start + timedelta(seconds=planted)
+
+
+def evaluate_shifts(n_series: int = 20) -> list[EvaluationRow]:
+    errors, missed, false_alarms = [], 0, 0
+    for seed in range(n_series):
+        planted_hours = 12 + (seed * 7.3) % 24
+        timestamps, scores, planted = planted_tone_series(seed, shift_at_hours=planted_hours)
+        shifts = detect_tone_shifts(timestamps, scores).shifts
+        if shifts:
+            nearest = min(abs((shift.at - planted).total_seconds()) for shift in shifts)
+            errors.append(nearest / 60)
+        else:
+            missed += 1
+        timestamps, scores, _ = planted_tone_series(1000 + seed, shift_at_hours=None)
+        false_alarms += len(detect_tone_shifts(timestamps, scores).shifts)
+    subject = f"{n_series} synthetic 48 h series, 2,000 posts, mean -0.25 at a random hour, sd 0.4"
+    return [
+        EvaluationRow("shifts", subject, "median error, minutes", float(np.median(errors))),
+        EvaluationRow("shifts", subject, "max error, minutes", float(np.max(errors))),
+        EvaluationRow("shifts", subject, "missed shifts", float(missed)),
+        EvaluationRow(
+            "shifts", f"{n_series} stationary series", "false shifts", float(false_alarms)
+        ),
+    ]
+
+
+def evaluate(data_dir: Path) -> list[EvaluationRow]:
+    steps: list[Callable[[], list[EvaluationRow]]] = [
+        lambda: evaluate_themes(data_dir),
+        lambda: evaluate_groups(data_dir),
+        lambda: evaluate_sentiment(data_dir),
+        evaluate_shifts,
+    ]
+    return [row for step in steps for row in step()]
+
+
+def format_table(rows: list[EvaluationRow]) -> str:
+    lines = [
+        "| section | subject | metric | value | baseline | note |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        baseline = "" if row.baseline is None else f"{row.baseline:.3f}"
+        lines.append(
+            f"| {row.section} | {row.subject} | {row.metric} | {row.value:.3f} "
+            f"| {baseline} | {row.note} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    data_dir = Path(args[0]) if args else DEFAULT_DATA_DIR
+    print(format_table(evaluate(data_dir)))
+
+
+if __name__ == "__main__":
+    main()
