@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import channel_layers, get_channel_layer
 from django.conf import settings
 
 from accounts.models import User
@@ -112,7 +113,13 @@ class EventCapture:
 
 
 @pytest.fixture
-def events(jam: Jam, django_capture_on_commit_callbacks: Any) -> EventCapture:
-    """The events services broadcast for ``jam``, received from the real
-    channel layer. Run the service inside ``events.committed()``."""
-    return EventCapture(jam.pk, django_capture_on_commit_callbacks)
+def events(
+    jam: Jam, django_capture_on_commit_callbacks: Any, settings: Any
+) -> Iterator[EventCapture]:
+    """The events services broadcast for ``jam``, received from a real
+    in-memory channel layer (the Redis transport has its own tests with real
+    server processes). Run the service inside ``events.committed()``."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    channel_layers.backends = {}
+    yield EventCapture(jam.pk, django_capture_on_commit_callbacks)
+    channel_layers.backends = {}

@@ -132,7 +132,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         password: str = options["password"]
         if options["keep"] and Jam.objects.filter(slug="demo").exists():
-            self.stdout.write("Demo jam 'demo' exists; keeping it (seed_demo without --keep resets it).")
+            self.stdout.write(
+                "Demo jam 'demo' exists; keeping it (seed_demo without --keep resets it)."
+            )
             self._accounts(password)
             return
         with transaction.atomic():

@@ -1,0 +1,235 @@
+"""Topic and thread pages. They work without JavaScript (forms post); the
+live layer (static/js/jam.js) adds new posts and counts as they happen."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from jams import selectors as jam_selectors
+from jams.responses import actor_of, domain_errors
+from jams.rules import Action, jam_check, jam_require
+from jams.selectors import JamContext
+from jams.services import alert_send
+
+from . import selectors, services
+from .forms import AlertForm, EditForm, IdeaForm, MergeForm, ReactForm, ReasonForm, ReplyForm
+from .models import Idea, Post
+
+
+def _ctx(request: HttpRequest, slug: str, action: Action = Action.READ) -> JamContext:
+    ctx = jam_selectors.jam_context(slug=slug, user=request.user)
+    jam_require(ctx, action)
+    return ctx
+
+
+def _render(request: HttpRequest, template: str, ctx: JamContext, **extra: object) -> HttpResponse:
+    state = ctx.state()
+    return render(
+        request,
+        template,
+        {
+            "jam": ctx.jam,
+            "ctx": ctx,
+            "role": ctx.role,
+            "state": state,
+            "now": timezone.now(),
+            "can": {action.value: jam_check(ctx, action) for action in Action},
+            **extra,
+        },
+    )
+
+
+def _client_id(form: IdeaForm | ReplyForm) -> str | None:
+    value = form.cleaned_data.get("client_id")
+    return str(value) if value else None
+
+
+def _errors(request: HttpRequest, form: object) -> None:
+    for errors in form.errors.values():  # type: ignore[attr-defined]
+        for error in errors:
+            messages.error(request, error)
+
+
+@domain_errors
+def topic(request: HttpRequest, slug: str, topic_id: int) -> HttpResponse:
+    ctx = _ctx(request, slug)
+    topic = get_object_or_404(ctx.jam.topics.prefetch_related("facilitators"), pk=topic_id)
+    form = IdeaForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            written = services.idea_create(
+                actor=actor_of(request),
+                topic=topic,
+                title=form.cleaned_data["title"],
+                body=form.cleaned_data["body"],
+                client_id=str(form.cleaned_data["client_id"])
+                if form.cleaned_data["client_id"]
+                else None,
+            )
+            return redirect("ideas:idea", slug=slug, idea_id=written.idea_id)
+        _errors(request, form)
+    staff = jam_check(ctx, Action.MODERATE)
+    ideas = selectors.ideas_for_topic(topic=topic, staff=staff)
+    return _render(request, "ideas/topic.html", ctx, topic=topic, ideas=ideas, form=form)
+
+
+@domain_errors
+def idea(request: HttpRequest, slug: str, idea_id: int) -> HttpResponse:
+    ctx = _ctx(request, slug)
+    idea = get_object_or_404(
+        Idea.objects.select_related("topic", "merged_into"), jam=ctx.jam, pk=idea_id
+    )
+    staff = jam_check(ctx, Action.MODERATE)
+    if idea.hidden_at is not None and not staff:
+        return _render(request, "ideas/hidden.html", ctx, idea=idea)
+    form = ReplyForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            parent = None
+            if form.cleaned_data["parent"]:
+                parent = get_object_or_404(Post, idea=idea, pk=form.cleaned_data["parent"])
+            written = services.reply_create(
+                actor=actor_of(request),
+                idea=idea,
+                parent=parent,
+                body=form.cleaned_data["body"],
+                client_id=str(form.cleaned_data["client_id"])
+                if form.cleaned_data["client_id"]
+                else None,
+            )
+            return redirect(f"{idea.get_absolute_url()}#post-{written.id}")
+        _errors(request, form)
+    thread = selectors.thread_for_idea(idea=idea, user_id=request.user.pk)
+    return _render(
+        request, "ideas/idea.html", ctx, idea=idea, thread=thread, staff=staff, form=form,
+        merge_form=MergeForm(), reasons=ReasonForm(),
+    )  # fmt: skip
+
+
+@login_required
+@domain_errors
+def post_edit(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
+    ctx = _ctx(request, slug, Action.POST)
+    post = get_object_or_404(Post.objects.select_related("idea"), jam=ctx.jam, pk=post_id)
+    initial = {"body": post.body, "title": post.idea.title if post.is_opening else ""}
+    form = EditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.post_edit(
+            actor=actor_of(request),
+            post=post,
+            body=form.cleaned_data["body"],
+            title=form.cleaned_data["title"] if post.is_opening else None,
+        )
+        messages.success(request, _("Your post is updated."))
+        return redirect(post.get_absolute_url())
+    return _render(request, "ideas/edit.html", ctx, post=post, form=form)
+
+
+def _post_for(request: HttpRequest, slug: str, post_id: int) -> Post:
+    ctx = _ctx(request, slug)
+    return get_object_or_404(Post.objects.select_related("idea", "jam"), jam=ctx.jam, pk=post_id)
+
+
+@require_POST
+@login_required
+@domain_errors
+def post_react(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
+    post = _post_for(request, slug, post_id)
+    form = ReactForm(request.POST)
+    if form.is_valid():
+        services.reaction_set(actor=actor_of(request), post=post, value=form.cleaned_data["value"])
+    else:
+        _errors(request, form)
+    return redirect(post.get_absolute_url())
+
+
+@require_POST
+@login_required
+@domain_errors
+def post_flag(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
+    post = _post_for(request, slug, post_id)
+    form = ReasonForm(request.POST)
+    form.is_valid()
+    services.post_flag(
+        actor=actor_of(request), post=post, reason=form.cleaned_data.get("reason", "")
+    )
+    messages.success(request, _("Thank you. A facilitator will look at it."))
+    return redirect(post.get_absolute_url())
+
+
+@require_POST
+@login_required
+@domain_errors
+def post_hide(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
+    post = _post_for(request, slug, post_id)
+    form = ReasonForm(request.POST)
+    form.is_valid()
+    reason = form.cleaned_data.get("reason", "")
+    if "restore" in request.POST:
+        services.post_restore(actor=actor_of(request), post=post, reason=reason)
+        messages.success(request, _("Post restored."))
+    else:
+        services.post_hide(actor=actor_of(request), post=post, reason=reason)
+        messages.success(request, _("Post hidden."))
+    return redirect(request.POST.get("next") or post.get_absolute_url())
+
+
+@require_POST
+@login_required
+@domain_errors
+def idea_pin(request: HttpRequest, slug: str, idea_id: int) -> HttpResponse:
+    ctx = _ctx(request, slug)
+    idea = get_object_or_404(Idea, jam=ctx.jam, pk=idea_id)
+    services.idea_pin(actor=actor_of(request), idea=idea, pinned=idea.pinned_at is None)
+    return redirect(idea.get_absolute_url())
+
+
+@require_POST
+@login_required
+@domain_errors
+def idea_merge(request: HttpRequest, slug: str, idea_id: int) -> HttpResponse:
+    ctx = _ctx(request, slug)
+    idea = get_object_or_404(Idea, jam=ctx.jam, pk=idea_id)
+    form = MergeForm(request.POST)
+    if not form.is_valid():
+        _errors(request, form)
+        return redirect(idea.get_absolute_url())
+    into = get_object_or_404(Idea, jam=ctx.jam, pk=form.cleaned_data["into"])
+    services.idea_merge(
+        actor=actor_of(request), idea=idea, into=into, reason=form.cleaned_data["reason"]
+    )
+    messages.success(request, _("Merged into “%(title)s”.") % {"title": into.title})
+    return redirect(into.get_absolute_url())
+
+
+@login_required
+@domain_errors
+def moderation(request: HttpRequest, slug: str) -> HttpResponse:
+    ctx = _ctx(request, slug, Action.MODERATE)
+    if request.method == "POST":
+        post = get_object_or_404(Post, jam=ctx.jam, pk=request.POST.get("post"))
+        services.flags_resolve(actor=actor_of(request), post=post)
+        messages.success(request, _("Flags dismissed."))
+        return redirect("ideas:moderation", slug=slug)
+    queue = selectors.flag_queue(jam_id=ctx.jam.pk)
+    return _render(request, "ideas/moderation.html", ctx, queue=queue, reasons=ReasonForm())
+
+
+@require_POST
+@login_required
+@domain_errors
+def alert(request: HttpRequest, slug: str) -> HttpResponse:
+    ctx = _ctx(request, slug, Action.ALERT)
+    form = AlertForm(request.POST)
+    if form.is_valid():
+        alert_send(actor=actor_of(request), jam=ctx.jam, text=form.cleaned_data["text"])
+        messages.success(request, _("Alert sent."))
+    else:
+        _errors(request, form)
+    return redirect(request.POST.get("next") or ctx.jam.get_absolute_url())
