@@ -132,8 +132,10 @@ class PostRevision(models.Model):
 
 class Reaction(models.Model):
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="reactions")
+    # Unlinked (null) when the member deletes their account: the reaction
+    # still counts, as the post's counts do.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reactions"
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="reactions"
     )
     value = models.CharField(max_length=8, choices=ReactionValue.choices)
     created_at = models.DateTimeField(default=timezone.now)

@@ -84,3 +84,22 @@ def test_login_failures_are_rate_limited() -> None:
     )
     assert "_auth_user_id" not in client.session
     assert "Too many failed login attempts" in response.content.decode()
+
+
+@override_settings(ACCOUNT_RATE_LIMITS={"login_failed": "3/m/ip"})
+def test_rotating_x_forwarded_for_does_not_dodge_the_throttle() -> None:
+    UserFactory(email="me@example.com")
+    client = Client()
+    for n in range(3):
+        client.post(
+            "/accounts/login/",
+            {"login": "me@example.com", "password": "bad"},
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{n}",
+        )
+    response = client.post(
+        "/accounts/login/",
+        {"login": "me@example.com", "password": "pw-secret-123"},
+        HTTP_X_FORWARDED_FOR="198.51.100.77",
+    )
+    assert "_auth_user_id" not in client.session
+    assert "Too many failed login attempts" in response.content.decode()

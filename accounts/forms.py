@@ -1,0 +1,38 @@
+import zoneinfo
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from .models import User
+
+TIME_ZONES = [("", _("Use the jam's time zone"))] + [
+    (tz, tz) for tz in sorted(zoneinfo.available_timezones())
+]
+
+
+class ProfileForm(forms.ModelForm[User]):
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=[("", _("From my browser")), *settings.LANGUAGES],
+        required=False,
+    )
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=TIME_ZONES, required=False)
+
+    class Meta:
+        model = User
+        fields = ["name", "language", "time_zone"]
+
+
+class DeleteAccountForm(forms.Form):
+    password = forms.CharField(label=_("Your password"), widget=forms.PasswordInput)
+
+    def __init__(self, *args: object, user: User, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(_("That is not your password."))
+        return password
