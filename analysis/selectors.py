@@ -1,0 +1,386 @@
+"""Reads for the analysis: pipeline inputs, pages, the pulse and the report. Evaluated data only."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from django.db.models import Avg, Count, Q
+from django.utils import timezone
+
+from analysis.pipeline.groups import AGREE, DISAGREE, PASS, Votes
+from ideas.models import Post, Reaction, ReactionValue
+from jams.models import Event, Jam
+
+from .models import AnalysisRun, OpinionGroup, PostTheme, RunStatus, Theme, ToneShift
+
+VOTE_VALUE = {
+    ReactionValue.AGREE: AGREE,
+    ReactionValue.DISAGREE: DISAGREE,
+    ReactionValue.PASS: PASS,
+}
+MARKED_EVENTS = ("phase.changed", "alert")
+
+
+@dataclass(frozen=True)
+class AnalysisInputs:
+    """What the pipeline sees of a jam: visible posts, and reactions as the vote matrix.
+
+    Statements are the visible posts that received a reaction; participants are
+    the people who reacted.
+    """
+
+    post_ids: list[int]
+    texts: list[str]
+    created_at: list[datetime]
+    topic_ids: list[int]
+    sentiments: list[float | None]
+    statement_post_ids: list[int]
+    participant_ids: list[int]
+    votes: Votes
+    input_hash: str
+    hidden_count: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def post_text(title: str | None, body: str) -> str:
+    """The text analysed for a post: an opening post's title joins its body unless the
+    body already starts with it (imported Pol.is comments use the comment as title)."""
+    if not title:
+        return body
+    stem = title.rstrip("…").strip()
+    return body if body.startswith(stem) else f"{title}\n\n{body}"
+
+
+def analysis_inputs(*, jam: Jam) -> AnalysisInputs:
+    """Load posts and reactions in two queries and hash them.
+
+    The hash covers every post's id, edit time and hidden flag and every
+    reaction (post, person, value): exactly what can change a result.
+    """
+    digest = hashlib.sha256()
+    post_ids: list[int] = []
+    texts: list[str] = []
+    created: list[datetime] = []
+    topics: list[int] = []
+    sentiments: list[float | None] = []
+    hidden = 0
+    rows = (
+        Post.objects.filter(jam=jam)
+        .order_by("id")
+        .values_list(
+            "id", "body", "created_at", "topic_id", "sentiment", "edited_at", "hidden_at",
+            "parent_id", "idea__title",
+        )
+    )  # fmt: skip
+    for (
+        pk,
+        body,
+        created_at,
+        topic_id,
+        sentiment,
+        edited_at,
+        hidden_at,
+        parent,
+        title,
+    ) in rows.iterator(chunk_size=5000):
+        is_hidden = hidden_at is not None
+        digest.update(
+            f"p{pk}:{edited_at.isoformat() if edited_at else ''}:{int(is_hidden)};".encode()
+        )
+        if is_hidden:
+            hidden += 1
+            continue
+        post_ids.append(pk)
+        texts.append(post_text(title if parent is None else None, body))
+        created.append(created_at)
+        topics.append(topic_id)
+        sentiments.append(sentiment)
+    visible = set(post_ids)
+    reactions = (
+        Reaction.objects.filter(post__jam=jam)
+        .order_by("post_id", "user_id")
+        .values_list("post_id", "user_id", "value")
+    )
+    statement_of: dict[int, int] = {}
+    participant_of: dict[int, int] = {}
+    participants, statements, values = [], [], []
+    for post_id, user_id, value in reactions.iterator(chunk_size=20000):
+        digest.update(f"r{post_id}:{user_id}:{value};".encode())
+        if post_id not in visible:
+            continue
+        statements.append(statement_of.setdefault(post_id, len(statement_of)))
+        participants.append(participant_of.setdefault(user_id, len(participant_of)))
+        values.append(VOTE_VALUE[ReactionValue(value)])
+    votes = Votes(
+        participants=np.array(participants, dtype=np.int64),
+        statements=np.array(statements, dtype=np.int64),
+        values=np.array(values, dtype=np.float64),
+        n_participants=len(participant_of),
+        n_statements=len(statement_of),
+    )
+    return AnalysisInputs(
+        post_ids=post_ids,
+        texts=texts,
+        created_at=created,
+        topic_ids=topics,
+        sentiments=sentiments,
+        statement_post_ids=list(statement_of),
+        participant_ids=list(participant_of),
+        votes=votes,
+        input_hash=digest.hexdigest(),
+        hidden_count=hidden,
+        counts={
+            "posts": len(post_ids),
+            "hidden": hidden,
+            "scored": sum(1 for s in sentiments if s is not None),
+            "statements": len(statement_of),
+            "participants": len(participant_of),
+            "votes": len(values),
+        },
+    )
+
+
+# --- Runs --------------------------------------------------------------------
+
+
+def run_latest(*, jam: Jam) -> AnalysisRun | None:
+    """The newest run of any status: what the pulse shows."""
+    return AnalysisRun.objects.filter(jam=jam).first()
+
+
+def run_latest_done(*, jam: Jam) -> AnalysisRun | None:
+    """The newest run with results."""
+    return AnalysisRun.objects.done().filter(jam=jam).first()
+
+
+def run_reusable(*, jam: Jam, input_hash: str, parameters: dict[str, Any]) -> AnalysisRun | None:
+    """The newest done run on the same inputs with the same parameters."""
+    run = run_latest_done(jam=jam)
+    if run is not None and run.input_hash == input_hash and run.parameters == parameters:
+        return run
+    return None
+
+
+def run_pending(*, jam: Jam) -> AnalysisRun | None:
+    return AnalysisRun.objects.pending().filter(jam=jam).first()
+
+
+def theme_post_ids(*, theme: Theme) -> list[int]:
+    return list(
+        PostTheme.objects.filter(theme=theme).order_by("post_id").values_list("post_id", flat=True)
+    )
+
+
+def theme_posts(*, theme: Theme) -> list[tuple[int, str, datetime, float | None]]:
+    """(post id, analysed text, created_at, sentiment) of a theme's posts."""
+    rows = (
+        Post.objects.filter(pk__in=PostTheme.objects.filter(theme=theme).values("post_id"))
+        .order_by("id")
+        .values_list("id", "body", "created_at", "sentiment", "parent_id", "idea__title")
+    )
+    return [
+        (pk, post_text(title if parent is None else None, body), created, sentiment)
+        for pk, body, created, sentiment, parent, title in rows
+    ]
+
+
+# --- Pages -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PostRef:
+    id: int
+    idea_id: int
+    text: str
+    url: str
+
+
+def post_refs(*, jam: Jam, post_ids: Sequence[int]) -> dict[int, PostRef]:
+    """Short references to posts for linking, in one query."""
+    rows = Post.objects.filter(jam=jam, pk__in=set(post_ids)).values_list(
+        "id", "idea_id", "body", "hidden_at"
+    )
+    return {
+        pk: PostRef(
+            id=pk,
+            idea_id=idea_id,
+            text=body if len(body) <= 160 else body[:157].rstrip() + "…",
+            url=f"/jams/{jam.slug}/ideas/{idea_id}/#post-{pk}",
+        )
+        for pk, idea_id, body, hidden_at in rows
+        if hidden_at is None
+    }
+
+
+@dataclass(frozen=True)
+class AnalysisPage:
+    run: AnalysisRun | None
+    latest: AnalysisRun | None
+    themes: list[Theme]
+    shifts: list[ToneShift]
+    groups: list[OpinionGroup]
+    consensus: list[int]
+    divisive: list[int]
+    posts: dict[int, PostRef]
+    markers: list[tuple[datetime, str, str]]
+    """Jam events to mark on the timeline: (when, event name, short text)."""
+
+
+def analysis_page(*, jam: Jam) -> AnalysisPage:
+    """Everything the analysis page shows from the latest done run, in a fixed number of queries."""
+    latest = run_latest(jam=jam)
+    run = run_latest_done(jam=jam)
+    if run is None:
+        return AnalysisPage(None, latest, [], [], [], [], [], {}, [])
+    themes = list(run.themes.all())
+    shifts = list(run.shifts.all())
+    groups = list(run.groups.all())
+    consensus = list(groups[0].consensus_post_ids) if groups else []
+    divisive = list(groups[0].divisive_post_ids) if groups else []
+    wanted: list[int] = [pk for theme in themes for pk in theme.representative_post_ids]
+    wanted += [pk for shift in shifts for pk in shift.post_ids]
+    wanted += [pk for group in groups for pk in group.representative_post_ids]
+    wanted += consensus + divisive
+    return AnalysisPage(
+        run=run,
+        latest=latest,
+        themes=themes,
+        shifts=shifts,
+        groups=groups,
+        consensus=consensus,
+        divisive=divisive,
+        posts=post_refs(jam=jam, post_ids=wanted),
+        markers=timeline_markers(jam=jam),
+    )
+
+
+def timeline_markers(*, jam: Jam, limit: int = 50) -> list[tuple[datetime, str, str]]:
+    rows = Event.objects.filter(jam=jam, name__in=MARKED_EVENTS).order_by("-seq")[:limit]
+    markers = []
+    for event in rows:
+        text = str(event.data.get("text", "")) if event.name == "alert" else ""
+        if event.name == "phase.changed":
+            text = str(event.data.get("stage", ""))
+        markers.append((event.created_at, event.name, text[:80]))
+    return sorted(markers)
+
+
+@dataclass(frozen=True)
+class Pulse:
+    run: AnalysisRun | None
+    posts_last_hour: int
+    active_last_hour: int
+    tone_last_hour: float | None
+    tone_overall: float | None
+
+
+def jam_pulse(*, jam: Jam, now: datetime | None = None) -> Pulse:
+    """Headline numbers for facilitators: activity and tone in the last hour."""
+    now = now or timezone.now()
+    since = now - timedelta(hours=1)
+    visible = Post.objects.filter(jam=jam, hidden_at__isnull=True)
+    recent = visible.filter(created_at__gte=since, created_at__lte=now).aggregate(
+        n=Count("id"), tone=Avg("sentiment")
+    )
+    overall = visible.aggregate(tone=Avg("sentiment"))
+    authors = set(
+        visible.filter(created_at__gte=since, created_at__lte=now)
+        .exclude(author=None)
+        .values_list("author_id", flat=True)
+    )
+    reactors = set(
+        Reaction.objects.filter(post__jam=jam, updated_at__gte=since, updated_at__lte=now)
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+    return Pulse(
+        run=run_latest(jam=jam),
+        posts_last_hour=recent["n"],
+        active_last_hour=len(authors | reactors),
+        tone_last_hour=recent["tone"],
+        tone_overall=overall["tone"],
+    )
+
+
+def run_status_payload(run: AnalysisRun | None) -> dict[str, Any]:
+    if run is None:
+        return {"run": None, "status": None, "progress": 0, "stage": ""}
+    return {"run": run.pk, "status": run.status, "progress": run.progress, "stage": run.stage}
+
+
+# --- Report ------------------------------------------------------------------
+
+
+def analysis_report_sections(*, jam: Jam) -> dict[str, Any]:
+    """Themes, posts with their theme and sentiment, tone shifts and opinion groups of the
+    latest done run, as plain data for the jam report. Empty lists when no run is done."""
+    run = run_latest_done(jam=jam)
+    sections: dict[str, Any] = {
+        "run": None,
+        "themes": [],
+        "posts": [],
+        "shifts": [],
+        "groups": [],
+    }
+    if run is None:
+        return sections
+    sections["run"] = {
+        "id": run.pk,
+        "finished_at": run.finished_at,
+        "parameters": run.parameters,
+        "summary": run.summary,
+    }
+    sections["themes"] = [
+        {"id": t.pk, "label": t.display_label, "size": t.size, "sentiment": t.sentiment}
+        for t in run.themes.all()
+    ]
+    theme_of = dict(PostTheme.objects.filter(run=run).values_list("post_id", "theme_id"))
+    posts = (
+        Post.objects.filter(jam=jam, hidden_at__isnull=True)
+        .order_by("created_at", "id")
+        .values_list("id", "external_id", "created_at", "topic_id", "sentiment")
+    )
+    sections["posts"] = [
+        {
+            "id": pk,
+            "external_id": external_id or None,
+            "created_at": created_at,
+            "topic": topic_id,
+            "theme": theme_of.get(pk),
+            "sentiment": sentiment,
+        }
+        for pk, external_id, created_at, topic_id, sentiment in posts.iterator(chunk_size=5000)
+    ]
+    sections["shifts"] = [
+        {"at": s.at, "before": s.before, "after": s.after, "posts": s.post_ids}
+        for s in run.shifts.all()
+    ]
+    sections["groups"] = [
+        {
+            "id": g.pk,
+            "number": g.number,
+            "size": g.size,
+            "consensus": list(g.consensus_post_ids),
+            "representative": g.representative_post_ids,
+            "divisive": list(g.divisive_post_ids),
+        }
+        for g in run.groups.all()
+    ]
+    return sections
+
+
+def live_jams_due(*, jams: Sequence[Jam], now: datetime, every: timedelta) -> list[Jam]:
+    """Of ``jams``, those without a pending run and without any run newer than ``every``
+    (a failed run also waits, so a broken jam is not retried in a tight loop)."""
+    ids = [jam.pk for jam in jams]
+    busy = set(
+        AnalysisRun.objects.filter(jam_id__in=ids)
+        .filter(Q(status__in=[RunStatus.QUEUED, RunStatus.RUNNING]) | Q(created_at__gt=now - every))
+        .values_list("jam_id", flat=True)
+    )
+    return [jam for jam in jams if jam.pk not in busy]

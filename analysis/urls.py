@@ -1,0 +1,18 @@
+from django.urls import path
+
+from . import views
+
+app_name = "analysis"
+
+urlpatterns = [
+    path("jams/<slug:slug>/analysis/", views.analysis, name="analysis"),
+    path("jams/<slug:slug>/analysis/run/", views.run_request, name="run"),
+    path("jams/<slug:slug>/analysis/themes/merge/", views.themes_merge, name="merge"),
+    path(
+        "jams/<slug:slug>/analysis/themes/<int:theme_id>/rename/",
+        views.theme_rename,
+        name="rename",
+    ),
+    path("jams/<slug:slug>/analysis/themes/<int:theme_id>/split/", views.theme_split, name="split"),
+    path("jams/<slug:slug>/pulse/", views.pulse, name="pulse"),
+]

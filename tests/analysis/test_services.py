@@ -1,0 +1,239 @@
+"""The Django side of the analysis: runs persisted, skipped, forced, edits kept, events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from analysis import selectors, services
+from analysis.models import (
+    AnalysisRun,
+    GroupMember,
+    OpinionGroup,
+    PostTheme,
+    RunStatus,
+    Theme,
+    ThemeEdit,
+)
+from analysis.pipeline import find_themes
+from ideas.models import Post
+from jams.errors import Forbidden
+from jams.models import Event
+from tests.analysis.jamdata import posts_add, small_jam
+from tests.factories import TopicFactory
+
+pytestmark = pytest.mark.django_db
+START = datetime(2025, 3, 1, 9, tzinfo=UTC)
+K = 5
+
+
+@pytest.fixture
+def posts(jam):
+    return small_jam(jam, start=START)
+
+
+def test_run_persists_themes_assignments_groups_and_timeline(jam, posts) -> None:
+    run = services.analysis_run(jam=jam, k=K)
+    assert run.status == RunStatus.DONE and run.progress == 100
+    themes = list(run.themes.all())
+    assert len(themes) == K
+    assert sum(t.size for t in themes) == PostTheme.objects.filter(run=run).count()
+    inputs = selectors.analysis_inputs(jam=jam)
+    expected = find_themes(inputs.texts, k=K).assignments
+    assert PostTheme.objects.filter(run=run).count() == (expected >= 0).sum() > 0.9 * len(posts)
+    for theme in themes:
+        assert theme.label and theme.terms
+        assert set(theme.representative_post_ids) <= set(
+            PostTheme.objects.filter(theme=theme).values_list("post_id", flat=True)
+        )
+        assert len(theme.share["values"]) == len(run.timeline["share"]["totals"])
+    assert run.summary["posts"] == len(posts)
+    assert run.summary["participants"] == 24 and run.summary["statements"] == 16
+    groups = list(run.groups.all())
+    assert len(groups) == 2 and sorted(g.size for g in groups) == [12, 12]
+    assert GroupMember.objects.filter(run=run).count() == 24
+    assert all(g.representative for g in groups)
+    assert set(run.timings) >= {"load", "themes", "shifts", "groups", "save"}
+    assert run.parameters == {"k": K} and len(run.input_hash) == 64
+
+
+def test_same_inputs_reuse_the_run_and_force_recomputes(jam, posts) -> None:
+    first = services.analysis_run(jam=jam, k=K)
+    again = services.analysis_run(jam=jam, k=K)
+    assert again.pk == first.pk
+    newest = AnalysisRun.objects.filter(jam=jam).first()
+    assert newest.status == RunStatus.UNCHANGED and newest.reused_id == first.pk
+    assert Theme.objects.filter(run__jam=jam).count() == K
+    forced = services.analysis_run(jam=jam, k=K, force=True)
+    assert forced.pk != first.pk and forced.status == RunStatus.DONE
+    assert forced.themes.count() == K
+    # Different parameters are different results.
+    assert services.analysis_run(jam=jam, k=K + 1).pk not in (first.pk, forced.pk)
+
+
+@pytest.mark.parametrize("change", ["edit", "hide", "react"])
+def test_any_change_in_inputs_is_recomputed(jam, posts, participant, change) -> None:
+    from ideas.models import Reaction
+
+    first = services.analysis_run(jam=jam, k=K)
+    post = posts[3]
+    if change == "edit":
+        Post.objects.filter(pk=post.pk).update(edited_at=START + timedelta(days=1))
+    elif change == "hide":
+        Post.objects.filter(pk=post.pk).update(hidden_at=START + timedelta(days=1))
+    else:
+        Reaction.objects.create(post=post, user=participant, value="agree")
+    second = services.analysis_run(jam=jam, k=K)
+    assert second.pk != first.pk and second.input_hash != first.input_hash
+    if change == "hide":
+        assert not PostTheme.objects.filter(run=second, post=post).exists()
+
+
+def test_progress_is_written_and_ready_event_recorded(jam, posts) -> None:
+    seen: list[tuple[int, str]] = []
+    run = services.analysis_run(jam=jam, k=K, progress=lambda p, s: seen.append((p, s)))
+    percents = [p for p, _ in seen]
+    assert percents == sorted(percents) and percents[-1] == 100
+    assert [s for _, s in seen] == ["loading", "themes", "shifts", "groups", "saving", "done"]
+    run.refresh_from_db()
+    assert run.progress == 100 and run.stage == "done"
+    events = list(Event.objects.filter(jam=jam, name__startswith="analysis.").order_by("seq"))
+    assert [e.data["progress"] for e in events[:-1]] == [5, 15, 60, 70, 90]
+    ready = events[-1]
+    assert ready.name == "analysis.ready"
+    assert ready.data == {
+        "run": run.pk, "results": run.pk, "status": "done", "themes": K, "groups": 2,
+    }  # fmt: skip
+
+
+def test_ready_event_is_broadcast_after_commit(jam, posts, events) -> None:
+    with events.committed():
+        run = services.analysis_run(jam=jam, k=K)
+    received = [e for e in events.drain() if e["event"].startswith("analysis.")]
+    assert [e["data"]["progress"] for e in received[:-1]] == [5, 15, 60, 70, 90]
+    assert received[-1]["event"] == "analysis.ready" and received[-1]["data"]["run"] == run.pk
+
+
+def test_unscored_posts_stay_null(jam, posts) -> None:
+    german = [p for p in posts if p.language == "de"]
+    assert german and all(p.sentiment is None for p in german)
+    run = services.analysis_run(jam=jam, k=K)
+    report = selectors.analysis_report_sections(jam=jam)
+    by_id = {row["id"]: row for row in report["posts"]}
+    assert all(by_id[p.pk]["sentiment"] is None for p in german)
+    assert sum(run.timeline["counts"]) == sum(1 for p in posts if p.sentiment is not None)
+    theme_of = dict(PostTheme.objects.filter(run=run).values_list("post_id", "theme_id"))
+    for theme in run.themes.all():
+        scored = [
+            p.sentiment for p in posts if theme_of.get(p.pk) == theme.pk and p.sentiment is not None
+        ]
+        if scored:
+            assert theme.sentiment == pytest.approx(sum(scored) / len(scored))
+        else:
+            assert theme.sentiment is None
+
+
+def test_rename_survives_a_rerun_on_changed_inputs(jam, posts, organizer) -> None:
+    run = services.analysis_run(jam=jam, k=K)
+    theme = run.themes.get(number=1)
+    members = set(PostTheme.objects.filter(theme=theme).values_list("post_id", flat=True))
+    services.theme_rename(actor=organizer, theme=theme, label="Our label")
+    assert Theme.objects.get(pk=theme.pk).display_label == "Our label"
+    posts_add(jam, TopicFactory(jam=jam), ["Minimum wage and small business owners"] * 3,
+              start=START + timedelta(hours=5))  # fmt: skip
+    second = services.analysis_run(jam=jam, k=K)
+    assert second.pk != run.pk
+    renamed = second.themes.get(custom_label="Our label")
+    overlap = {
+        t.pk: len(
+            members & set(PostTheme.objects.filter(theme=t).values_list("post_id", flat=True))
+        )
+        for t in second.themes.all()
+    }
+    assert overlap[renamed.pk] == max(overlap.values()) >= len(members) / 3
+    assert second.summary["edits"] == [
+        {"edit": ThemeEdit.objects.get().pk, "kind": "rename", "applied": True}
+    ]
+
+
+def test_merge_and_split_survive_a_forced_rerun(jam, posts, organizer) -> None:
+    run = services.analysis_run(jam=jam, k=K)
+    first, second = run.themes.get(number=0), run.themes.get(number=1)
+    merged_posts = {
+        *PostTheme.objects.filter(theme__in=[first, second]).values_list("post_id", flat=True)
+    }
+    merged = services.themes_merge(actor=organizer, themes=[first, second], label="Both")
+    assert run.themes.count() == K - 1 and merged.size == len(merged_posts)
+    services.theme_split(actor=organizer, theme=run.themes.get(number=2))
+    assert run.themes.count() == K
+    rerun = services.analysis_run(jam=jam, k=K, force=True)
+    assert rerun.themes.count() == K  # K, minus one merged, plus one split
+    both = rerun.themes.get(custom_label="Both")
+    assert set(PostTheme.objects.filter(theme=both).values_list("post_id", flat=True)) == (
+        merged_posts
+    )
+    assert [e["applied"] for e in rerun.summary["edits"]] == [True, True]
+    assert sum(t.size for t in rerun.themes.all()) == PostTheme.objects.filter(run=rerun).count()
+
+
+def test_edits_need_an_organizer_and_the_latest_run(jam, posts, facilitator, organizer) -> None:
+    from jams.errors import Invalid
+
+    run = services.analysis_run(jam=jam, k=K)
+    with pytest.raises(Forbidden):
+        services.theme_rename(actor=facilitator, theme=run.themes.first(), label="x")
+    newer = services.analysis_run(jam=jam, k=K, force=True)
+    with pytest.raises(Invalid):
+        services.theme_rename(actor=organizer, theme=run.themes.first(), label="x")
+    assert not ThemeEdit.objects.exists() and newer.themes.filter(custom_label="").count() == K
+
+
+def test_request_queues_once_and_the_task_executes_it(
+    jam, posts, organizer, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        run = services.analysis_request(actor=organizer, jam=jam, k=K)
+        assert services.analysis_request(actor=organizer, jam=jam, k=K).pk == run.pk
+    run.refresh_from_db()
+    assert run.status == RunStatus.QUEUED  # nothing runs before the commit
+    for callback in callbacks:  # the broadcast, then the enqueue; the immediate
+        callback()  # backend of the tests runs the task at once
+    run.refresh_from_db()
+    assert run.status == RunStatus.DONE and run.themes.count() == K
+    assert services.analysis_execute(run_id=run.pk) is None  # claimed once only
+
+
+def test_request_needs_run_analysis_permission(jam, facilitator, participant) -> None:
+    for person in (facilitator, participant):
+        with pytest.raises(Forbidden):
+            services.analysis_request(actor=person, jam=jam)
+    assert not AnalysisRun.objects.exists()
+
+
+def test_failed_run_is_marked_and_reraised(jam, posts, monkeypatch) -> None:
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(services, "find_opinion_groups", broken)
+    with pytest.raises(RuntimeError):
+        services.analysis_run(jam=jam, k=K)
+    run = AnalysisRun.objects.get()
+    assert run.status == RunStatus.FAILED and "boom" in run.error
+    assert not OpinionGroup.objects.exists() and not Theme.objects.exists()
+
+
+def test_live_jams_are_requeued_after_the_interval(jam, posts) -> None:
+    from datetime import timedelta as td
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    queued = services.analysis_queue_live(now=now, every=td(minutes=15))
+    assert [r.jam_id for r in queued] == [jam.pk]
+    assert services.analysis_queue_live(now=now, every=td(minutes=15)) == []  # pending
+    run = services.run_claim_next()
+    services.run_claimed_execute(run=run)
+    assert services.analysis_queue_live(now=now + td(minutes=10), every=td(minutes=15)) == []
+    again = services.analysis_queue_live(now=now + td(minutes=16), every=td(minutes=15))
+    assert len(again) == 1

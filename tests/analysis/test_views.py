@@ -1,0 +1,169 @@
+"""Analysis pages: who may run, see and edit; pages render with accessible SVG."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from analysis import services
+from analysis.models import AnalysisRun, RunStatus, ThemeEdit
+from jams.models import Event, Role
+from jams.phases import Stage
+from jams.services import alert_send
+from tests.analysis.jamdata import small_jam
+from tests.factories import jam_in_stage, member
+
+pytestmark = pytest.mark.django_db
+START = datetime(2025, 3, 1, 9, tzinfo=UTC)
+
+
+def client_for(user: object) -> Client:
+    client = Client()
+    client.force_login(user)  # type: ignore[arg-type]
+    return client
+
+
+@pytest.fixture
+def analysed(jam, organizer):
+    small_jam(jam, n_posts=60, start=START)
+    alert_send(actor=organizer, jam=jam, text="Ten minutes left")
+    # Posts are dated START onwards; place the alert among them (and one outside).
+    Event.objects.filter(jam=jam, name="alert").update(created_at=START + timedelta(minutes=30))
+    alert_send(actor=organizer, jam=jam, text="Long after")
+    return services.analysis_run(jam=jam, k=3)
+
+
+def test_only_organizers_queue_an_analysis(jam, organizer, facilitator, participant, executive):
+    url = reverse("analysis:run", args=[jam.slug])
+    for person in (facilitator, participant, executive):
+        assert client_for(person).post(url).status_code == 403
+    assert not AnalysisRun.objects.exists()
+    assert Client().post(url).status_code == 302 and not AnalysisRun.objects.exists()
+    response = client_for(organizer).post(url)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("analysis:analysis", args=[jam.slug])
+    run = AnalysisRun.objects.get()
+    assert run.status == RunStatus.QUEUED and run.requested_by == organizer
+
+
+def test_run_button_refused_before_the_jam_starts(db) -> None:
+    jam = jam_in_stage(Stage.SETUP)
+    organizer = member(jam, Role.ORGANIZER)
+    response = client_for(organizer).post(reverse("analysis:run", args=[jam.slug]))
+    assert response.status_code == 302 and not AnalysisRun.objects.exists()
+
+
+def test_staff_see_pulse_and_analysis_participants_do_not(jam, facilitator, participant, organizer):
+    for name in ("analysis:pulse", "analysis:analysis"):
+        url = reverse(name, args=[jam.slug])
+        assert client_for(participant).get(url).status_code == 403
+        assert client_for(member(jam, Role.EXECUTIVE)).get(url).status_code == 403
+        for person in (facilitator, organizer):
+            response = client_for(person).get(url)
+            assert response.status_code == 200
+            assert "<progress" not in response.content.decode()  # no run yet
+    html = client_for(organizer).get(reverse("analysis:pulse", args=[jam.slug])).content.decode()
+    assert "Run analysis" in html
+    html = client_for(facilitator).get(reverse("analysis:pulse", args=[jam.slug])).content.decode()
+    assert "Run analysis" not in html and "Posts in the last hour" in html
+
+
+def test_other_jams_are_404(jam, organizer, analysed) -> None:
+    other = jam_in_stage(Stage.DISCUSSION)
+    stranger = member(other, Role.ORGANIZER)
+    theme = analysed.themes.first()
+    client = client_for(stranger)
+    for url in (
+        reverse("analysis:analysis", args=[jam.slug]),
+        reverse("analysis:pulse", args=[jam.slug]),
+    ):
+        assert client.get(url).status_code == 404
+    for url in (
+        reverse("analysis:run", args=[jam.slug]),
+        reverse("analysis:rename", args=[jam.slug, theme.pk]),
+        reverse("analysis:split", args=[jam.slug, theme.pk]),
+    ):
+        assert client.post(url, {"label": "x"}).status_code == 404
+    # A theme of another jam through this organizer's own jam: 404 as well.
+    assert (
+        client.post(
+            reverse("analysis:rename", args=[other.slug, theme.pk]), {"label": "x"}
+        ).status_code
+        == 404
+    )
+    assert not ThemeEdit.objects.exists()
+
+
+def test_analysis_page_renders_themes_timeline_and_groups(jam, organizer, analysed) -> None:
+    html = client_for(organizer).get(reverse("analysis:analysis", args=[jam.slug])).content.decode()
+    for theme in analysed.themes.all():
+        assert theme.label in html
+    svgs = re.findall(r"<svg .*?</svg>", html, flags=re.S)
+    assert len(svgs) == analysed.themes.count() + 1
+    for svg in svgs:
+        assert 'role="img"' in svg and "<title id=" in svg and "<desc id=" in svg
+        assert "style=" not in svg and "<script" not in svg
+    timeline = next(svg for svg in svgs if 'class="timeline"' in svg)
+    assert "alert: Ten minutes left" in timeline and "Long after" not in timeline
+    assert "Group 1" in html and "Group 2" in html
+    assert 'value="100"' in html and "<progress" in html
+    assert f'action="{reverse("analysis:merge", args=[jam.slug])}"' in html
+    assert "style=" not in html.split("<main", 1)[1]
+
+
+def test_facilitator_sees_analysis_without_edit_forms(jam, facilitator, analysed) -> None:
+    html = (
+        client_for(facilitator).get(reverse("analysis:analysis", args=[jam.slug])).content.decode()
+    )
+    assert analysed.themes.first().label in html
+    assert "/rename/" not in html and "/merge/" not in html
+
+
+def test_organizer_renames_merges_and_splits(jam, organizer, facilitator, analysed) -> None:
+    first, second = list(analysed.themes.all()[:2])
+    url = reverse("analysis:rename", args=[jam.slug, first.pk])
+    assert client_for(facilitator).post(url, {"label": "Nope"}).status_code == 403
+    assert client_for(organizer).post(url, {"label": "Cost of living"}).status_code == 302
+    first.refresh_from_db()
+    assert first.custom_label == "Cost of living"
+    merge = reverse("analysis:merge", args=[jam.slug])
+    response = client_for(organizer).post(
+        merge, {"merge-themes": [first.pk, second.pk], "merge-label": "Money"}
+    )
+    assert response.status_code == 302
+    assert analysed.themes.count() == 2
+    split = reverse("analysis:split", args=[jam.slug, first.pk])
+    assert client_for(organizer).post(split).status_code == 302
+    assert analysed.themes.count() == 3
+    assert list(ThemeEdit.objects.values_list("kind", flat=True)) == ["rename", "merge", "split"]
+
+
+def test_console_has_the_run_button_and_nav_has_pulse(jam, organizer, facilitator) -> None:
+    html = client_for(organizer).get(reverse("jams:console", args=[jam.slug])).content.decode()
+    assert reverse("analysis:run", args=[jam.slug]) in html
+    assert reverse("analysis:pulse", args=[jam.slug]) in html
+    home = client_for(facilitator).get(jam.get_absolute_url()).content.decode()
+    assert reverse("analysis:pulse", args=[jam.slug]) in home
+    participant = member(jam, Role.PARTICIPANT)
+    home = client_for(participant).get(jam.get_absolute_url()).content.decode()
+    assert reverse("analysis:pulse", args=[jam.slug]) not in home
+
+
+QUERIES = 12  # session, user, jam, role, phases, 2 runs, themes, shifts, groups, posts, events
+
+
+def test_analysis_page_query_count_does_not_grow_with_themes(
+    jam, organizer, analysed, django_assert_num_queries
+) -> None:
+    client = client_for(organizer)
+    url = reverse("analysis:analysis", args=[jam.slug])
+    client.get(url)
+    with django_assert_num_queries(QUERIES):
+        client.get(url)
+    services.analysis_run(jam=jam, k=6, force=True)
+    with django_assert_num_queries(QUERIES):
+        client.get(url)
