@@ -1,0 +1,112 @@
+"""Forms: they turn posted text into typed values; the services judge them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from ideas.models import Idea
+
+from .methods import MAX_APPROVALS, MAX_BALLOT_IDEAS, MAX_POINTS, RATING_MAX, RATING_MIN
+from .models import Method, ResultsVisibility
+from .selectors import SHORTLIST_ORDERS
+
+
+class RoundForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    method = forms.ChoiceField(label=_("Voting method"), choices=Method.choices)
+    max_approvals = forms.IntegerField(
+        label=_("Approvals per voter (approval)"), min_value=1, max_value=MAX_APPROVALS, initial=3
+    )
+    points = forms.IntegerField(
+        label=_("Points per voter (budget)"), min_value=1, max_value=MAX_POINTS, initial=10
+    )
+    results_visibility = forms.ChoiceField(
+        label=_("Results"),
+        choices=ResultsVisibility.choices,
+        initial=ResultsVisibility.AFTER_CLOSE,
+    )
+
+    def parameters(self) -> dict[str, Any]:
+        method = self.cleaned_data["method"]
+        if method == Method.APPROVAL:
+            return {"max_approvals": self.cleaned_data["max_approvals"]}
+        if method == Method.BUDGET:
+            return {"points": self.cleaned_data["points"]}
+        return {}
+
+
+class ShortlistForm(forms.Form):
+    by = forms.ChoiceField(
+        label=_("Most"),
+        choices=[(SHORTLIST_ORDERS[0], _("discussed")), (SHORTLIST_ORDERS[1], _("agreed"))],
+    )
+    n = forms.IntegerField(label=_("How many"), min_value=1, max_value=MAX_BALLOT_IDEAS, initial=10)
+
+
+class IdeaPickForm(forms.Form):
+    idea = forms.IntegerField(min_value=1)
+    remove = forms.BooleanField(required=False)
+
+
+class BallotForm(forms.Form):
+    """One field per idea on the ballot, shaped by the round's method."""
+
+    def __init__(
+        self,
+        *args: Any,
+        method: str,
+        parameters: dict[str, Any],
+        ideas: list[Idea],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.ideas = ideas
+        for idea in ideas:
+            name = f"idea_{idea.pk}"
+            if method == Method.APPROVAL:
+                self.fields[name] = forms.BooleanField(label=idea.title, required=False)
+            elif method == Method.RATING:
+                stars = [(str(n), str(n)) for n in range(RATING_MIN, RATING_MAX + 1)]
+                self.fields[name] = forms.TypedChoiceField(
+                    label=idea.title,
+                    choices=[("", _("No rating")), *stars],
+                    coerce=int,
+                    empty_value=None,
+                    required=False,
+                    widget=forms.RadioSelect,
+                )
+            else:
+                self.fields[name] = forms.IntegerField(
+                    label=idea.title,
+                    min_value=0,
+                    max_value=int(parameters["points"]),
+                    required=False,
+                    widget=forms.NumberInput(attrs={"class": "narrow"}),
+                )
+
+    def choices(self) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for idea in self.ideas:
+            value = self.cleaned_data.get(f"idea_{idea.pk}")
+            if value is True:
+                out[idea.pk] = 1
+            elif isinstance(value, int) and not isinstance(value, bool):
+                out[idea.pk] = value
+        return out
+
+    @staticmethod
+    def initial_for(ballot: dict[int, int], method: str) -> dict[str, Any]:
+        if method == Method.APPROVAL:
+            return {f"idea_{pk}": True for pk in ballot}
+        return {f"idea_{pk}": value for pk, value in ballot.items()}
+
+
+class PairForm(forms.Form):
+    first = forms.IntegerField(min_value=1)
+    second = forms.IntegerField(min_value=1)
+    choice = forms.ChoiceField(
+        choices=[("first", "first"), ("second", "second"), ("undecided", "undecided")]
+    )

@@ -1,0 +1,566 @@
+"""Writes for voting: rounds, their ballots, votes, pairwise judgments, rankings.
+
+Every service checks permission and phase through jams.rules (Action.VOTE,
+Action.MANAGE_BALLOT). A vote racing the end of voting (the clock, or an
+organizer's "close now") is either counted or refused with ``phase_closed``;
+no vote lands after the ranking was computed. Locks, in the order taken:
+
+1. the round row, ``FOR KEY SHARE`` (``_vote_require``), then the phase check
+   against the schedule as committed at that moment. Votes do not block each
+   other; ``ranking_compute`` takes the round row ``FOR UPDATE`` once voting
+   has closed, which waits for the votes still in flight, and every vote
+   after it sees the closed phase. (Votes do not lock the jam row: a
+   transition's ``FOR UPDATE`` there would starve behind a stream of
+   compatible share locks. They need not: a vote that read the schedule
+   before the close committed was cast while voting was open.)
+2. the voter's ``Ballot`` row (``select_for_update`` on ``get_or_create``):
+   one voter's concurrent submissions run one after the other, so the quotas
+   (N approvals, K points) hold: each submission replaces the whole ballot.
+3. only when the turnout changes: the jam row, ``FOR NO KEY UPDATE``, which
+   ``jams.realtime.event_record`` takes anyway for the event's seq; taken
+   before counting, so the published turnout moves by one in seq order.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F, Max, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ideas.models import Idea
+from jams import realtime
+from jams.errors import Invalid, NotFound, PhaseClosed
+from jams.models import Jam
+from jams.phases import jam_state
+from jams.rules import RESULTS_READY, Action, jam_require
+from jams.selectors import jam_context_for
+from jams.services import audit_append
+
+from . import ranking, selectors
+from .methods import MAX_BALLOT_IDEAS, choices_clean, parameters_clean, requested_ids
+from .models import (
+    Ballot,
+    BallotEntry,
+    BallotItem,
+    Method,
+    PairOutcome,
+    PairwiseJudgment,
+    RankedIdeaResult,
+    RankingResult,
+    ResultsVisibility,
+    VotingRound,
+)
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+# --- Locks and checks ----------------------------------------------------------
+
+
+def _require(jam: Jam, actor: User, action: Action, now: datetime | None) -> datetime:
+    now = now or timezone.now()
+    jam_require(jam_context_for(jam=jam, user=actor), action, now=now)
+    return now
+
+
+def _vote_require(voting_round: VotingRound, actor: User, now: datetime | None) -> datetime:
+    """Check, lock the round row ``FOR KEY SHARE``, check again (module doc).
+
+    The first check refuses late votes without taking any lock, so they cannot
+    hold up ``ranking_compute``. SQLite has no row locks; its IMMEDIATE
+    transactions serialize writers instead.
+    """
+    jam = voting_round.jam
+    ctx = jam_context_for(jam=jam, user=actor)
+    jam_require(ctx, Action.VOTE, now=now or timezone.now())
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT 1 FROM {VotingRound._meta.db_table} WHERE id = %s FOR KEY SHARE",  # noqa: S608
+                [voting_round.pk],
+            )
+    ctx.phases = list(jam.phases.all())
+    now = now or timezone.now()
+    jam_require(ctx, Action.VOTE, now=now)
+    return now
+
+
+# --- Rounds and their ballots ----------------------------------------------------
+
+
+def round_create(
+    *,
+    actor: User,
+    jam: Jam,
+    title: str,
+    method: str,
+    parameters: dict[str, Any] | None = None,
+    results_visibility: str = ResultsVisibility.AFTER_CLOSE,
+    now: datetime | None = None,
+) -> VotingRound:
+    title = " ".join(title.split())
+    if not title or len(title) > 200:
+        raise Invalid(_("A round needs a title of at most 200 characters."))
+    params = parameters_clean(method, parameters)
+    if results_visibility not in ResultsVisibility.values:
+        raise Invalid(_("Choose when the results are visible."))
+    with transaction.atomic():
+        _require(jam, actor, Action.MANAGE_BALLOT, now)
+        voting_round = VotingRound.objects.create(
+            jam=jam,
+            title=title,
+            method=method,
+            parameters=params,
+            results_visibility=results_visibility,
+            created_by=actor,
+        )
+        audit_append(
+            jam=jam,
+            actor=actor,
+            action="voting.round_created",
+            target=title,
+            data={"round": voting_round.pk, "method": method, "parameters": params},
+        )
+    return voting_round
+
+
+def _eligible(idea: Idea, jam: Jam) -> Idea:
+    """The idea that goes on a ballot for ``idea``: its survivor if it was merged."""
+    if idea.jam_id != jam.pk:
+        raise NotFound
+    if idea.merged_into_id is not None:
+        idea = Idea.objects.get(pk=idea.merged_into_id)
+    if idea.hidden_at is not None:
+        raise Invalid(_("Hidden ideas cannot go on a ballot."))
+    return idea
+
+
+def ballot_item_add(
+    *, actor: User, round: VotingRound, idea: Idea, now: datetime | None = None
+) -> BallotItem:
+    """Put an idea on the ballot; a merged duplicate puts its surviving idea there."""
+    jam = round.jam
+    with transaction.atomic():
+        _require(jam, actor, Action.MANAGE_BALLOT, now)
+        idea = _eligible(idea, jam)
+        voting_round = VotingRound.objects.select_for_update().get(pk=round.pk)
+        item = BallotItem.objects.filter(round=voting_round, idea=idea).first()
+        if item is not None:
+            return item
+        if voting_round.items.count() >= MAX_BALLOT_IDEAS:
+            raise Invalid(_("A ballot holds at most %(n)d ideas.") % {"n": MAX_BALLOT_IDEAS})
+        position = (voting_round.items.aggregate(m=Max("position"))["m"] or 0) + 1
+        item = BallotItem.objects.create(round=voting_round, idea=idea, position=position)
+        audit_append(
+            jam=jam,
+            actor=actor,
+            action="voting.ballot_item_added",
+            target=idea.title,
+            data={"round": voting_round.pk, "idea": idea.pk},
+        )
+    return item
+
+
+def ballot_item_remove(
+    *, actor: User, round: VotingRound, idea: Idea, now: datetime | None = None
+) -> bool:
+    jam = round.jam
+    with transaction.atomic():
+        _require(jam, actor, Action.MANAGE_BALLOT, now)
+        if idea.jam_id != jam.pk:
+            raise NotFound
+        list(VotingRound.objects.select_for_update().filter(pk=round.pk).values_list("pk"))
+        removed, _counts = BallotItem.objects.filter(round=round, idea=idea).delete()
+        if removed:
+            audit_append(
+                jam=jam,
+                actor=actor,
+                action="voting.ballot_item_removed",
+                target=idea.title,
+                data={"round": round.pk, "idea": idea.pk},
+            )
+    return bool(removed)
+
+
+def shortlist_top(
+    *, actor: User, round: VotingRound, by: str, n: int, now: datetime | None = None
+) -> list[int]:
+    """Add the ``n`` most discussed or most agreed eligible ideas; returns the ids added."""
+    if by not in selectors.SHORTLIST_ORDERS:
+        raise Invalid(_("Shortlist by “discussed” or “agreed”."))
+    if not 1 <= n <= MAX_BALLOT_IDEAS:
+        raise Invalid(_("Shortlist 1 to %(n)d ideas.") % {"n": MAX_BALLOT_IDEAS})
+    jam = round.jam
+    with transaction.atomic():
+        _require(jam, actor, Action.MANAGE_BALLOT, now)
+        voting_round = VotingRound.objects.select_for_update().get(pk=round.pk)
+        top = [c.idea.pk for c in selectors.shortlist_candidates(jam=jam, by=by, limit=n)]
+        present = set(voting_round.items.values_list("idea_id", flat=True))
+        new = [idea_id for idea_id in top if idea_id not in present]
+        room = MAX_BALLOT_IDEAS - len(present)
+        new = new[:room]
+        start = (voting_round.items.aggregate(m=Max("position"))["m"] or 0) + 1
+        BallotItem.objects.bulk_create(
+            BallotItem(round=voting_round, idea_id=idea_id, position=start + i)
+            for i, idea_id in enumerate(new)
+        )
+        audit_append(
+            jam=jam,
+            actor=actor,
+            action="voting.shortlisted",
+            target=f"top {n} {by}",
+            data={"round": voting_round.pk, "added": new},
+        )
+    return new
+
+
+# --- Votes ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cast:
+    """What a vote returns: the size of the voter's ballot and the turnout."""
+
+    size: int
+    voters: int
+
+
+def _ballot_locked(voting_round: VotingRound, actor: User, now: datetime) -> Ballot:
+    """The voter's ballot row, created if missing, locked until commit.
+
+    (``get_or_create`` in two statements: an ``INSERT ... ON CONFLICT DO
+    NOTHING``, which waits for a concurrent insert of the same ballot, then
+    ``SELECT ... FOR UPDATE``.)
+    """
+    Ballot.objects.bulk_create(
+        [Ballot(round=voting_round, voter=actor, created_at=now, updated_at=now)],
+        ignore_conflicts=True,
+    )
+    return Ballot.objects.select_for_update().get(round=voting_round, voter=actor)
+
+
+def _on_ballot(voting_round: VotingRound, idea_ids: set[int]) -> set[int]:
+    """Which of these ideas are on the round's ballot."""
+    return set(
+        BallotItem.objects.filter(round=voting_round, idea_id__in=idea_ids).values_list(
+            "idea_id", flat=True
+        )
+    )
+
+
+def _finish(voting_round: VotingRound, ballot: Ballot, before: int, now: datetime) -> Cast:
+    ballot.updated_at = now
+    ballot.save(update_fields=["size", "updated_at"])
+    if (before > 0) == (ballot.size > 0):
+        return Cast(size=ballot.size, voters=-1)
+    # The turnout changed. The counter's row lock is held until commit and the
+    # event's seq is taken after it, so in seq order the published turnout
+    # only ever moves by one.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {VotingRound._meta.db_table} SET voters = voters + %s "  # noqa: S608
+            "WHERE id = %s RETURNING voters",
+            [1 if ballot.size else -1, voting_round.pk],
+        )
+        (voters,) = cursor.fetchone()
+    realtime.event_record(
+        jam_id=voting_round.jam_id,
+        name="turnout.changed",
+        data={"round": voting_round.pk, "voters": voters},
+    )
+    return Cast(size=ballot.size, voters=voters)
+
+
+def vote_cast(
+    *,
+    actor: User,
+    round: VotingRound,
+    choices: dict[Any, Any],
+    now: datetime | None = None,
+) -> Cast:
+    """Replace the actor's ballot in an approval, rating or budget round.
+
+    ``choices`` is the whole ballot, ``{idea id: value}``; an empty one
+    withdraws the vote. Refused, with nothing changed: outside the voting
+    stage (``PhaseClosed``), from non-members (``NotFound``), for ideas not on
+    the ballot or values out of range (``Invalid``), over the quota
+    (``TooLarge``).
+    """
+    voting_round = round
+    with transaction.atomic():
+        now = _vote_require(voting_round, actor, now)
+        entries = choices_clean(
+            voting_round.method,
+            voting_round.parameters,
+            choices,
+            _on_ballot(voting_round, requested_ids(choices)),
+        )
+        ballot = _ballot_locked(voting_round, actor, now)
+        before = ballot.size
+        if before:
+            BallotEntry.objects.filter(ballot=ballot).delete()
+        BallotEntry.objects.bulk_create(
+            BallotEntry(ballot=ballot, round=voting_round, idea_id=idea_id, value=value)
+            for idea_id, value in entries.items()
+        )
+        ballot.size = len(entries)
+        return _finish(voting_round, ballot, before, now)
+
+
+PAIR_CHOICES = ("first", "second", "undecided")
+
+
+def pairwise_judge(
+    *,
+    actor: User,
+    round: VotingRound,
+    first: int,
+    second: int,
+    outcome: str,
+    now: datetime | None = None,
+) -> Cast:
+    """Record which of two ideas (``first``, ``second``, as shown) the actor
+    prefers, or that they can't decide. Judging a pair again changes the
+    judgment; it never counts twice."""
+    voting_round = round
+    if voting_round.method != Method.PAIRWISE:
+        raise Invalid(_("This round is not a pairwise round."))
+    if outcome not in PAIR_CHOICES:
+        raise Invalid(_("Pick one of the two ideas, or “can't decide”."))
+    if type(first) is not int or type(second) is not int or first == second:
+        raise Invalid(_("Compare two different ideas."))
+    low, high = sorted((first, second))
+    if outcome == "undecided":
+        points = PairOutcome.UNDECIDED
+    else:
+        winner = first if outcome == "first" else second
+        points = PairOutcome.FIRST if winner == low else PairOutcome.SECOND
+    with transaction.atomic():
+        now = _vote_require(voting_round, actor, now)
+        if _on_ballot(voting_round, {low, high}) != {low, high}:
+            raise Invalid(_("Both ideas must be on this ballot."))
+        ballot = _ballot_locked(voting_round, actor, now)
+        before = ballot.size
+        _judgment, created = PairwiseJudgment.objects.update_or_create(
+            ballot=ballot,
+            first_idea_id=low,
+            second_idea_id=high,
+            defaults={"round": voting_round, "outcome": points},
+        )
+        if created:
+            ballot.size += 1
+            # One row at a time, in id order, so concurrent judges never deadlock.
+            for idea_id in (low, high):
+                BallotItem.objects.filter(round=voting_round, idea_id=idea_id).update(
+                    comparisons=F("comparisons") + 1
+                )
+        return _finish(voting_round, ballot, before, now)
+
+
+# --- Rankings --------------------------------------------------------------------
+
+
+def ranking_compute(
+    *, round: VotingRound, now: datetime | None = None, force: bool = False
+) -> RankingResult:
+    """The round's stored ranking, computed once voting has closed.
+
+    Idempotent: an existing result is returned as it is unless ``force``.
+    Before reading the ballots it takes the round row ``FOR UPDATE`` in a
+    short transaction of its own: that waits for every vote still in flight
+    (they hold ``FOR KEY SHARE``), and every vote after it sees the closed
+    phase (module doc).
+    """
+    voting_round = round
+    if not force:
+        existing = RankingResult.objects.filter(round=voting_round).first()
+        if existing is not None:
+            return existing
+    jam = Jam.objects.get(pk=voting_round.jam_id)
+    now = now or timezone.now()
+    state = jam_state(
+        [p.window() for p in jam.phases.all()], published_at=jam.results_published_at, now=now
+    )
+    if state.stage not in RESULTS_READY:
+        raise PhaseClosed(_("Rankings are computed once voting has closed."))
+    with transaction.atomic():
+        # Wait for the votes in flight (they hold the round row FOR KEY SHARE).
+        list(VotingRound.objects.select_for_update().filter(pk=voting_round.pk).values_list("pk"))
+    started = time.perf_counter()
+    computed = _rank(voting_round)
+    elapsed_ms = int((time.perf_counter() - started) * 1000)
+    try:
+        with transaction.atomic():
+            locked = VotingRound.objects.select_for_update().get(pk=voting_round.pk)
+            existing = RankingResult.objects.filter(round=locked).first()
+            if existing is not None:
+                if not force:
+                    return existing
+                existing.delete()
+            result = RankingResult.objects.create(
+                round=locked,
+                method=locked.method,
+                parameters=locked.parameters,
+                ballots=computed.ballots,
+                entries=computed.entries,
+                computed_at=timezone.now(),
+                duration_ms=elapsed_ms,
+            )
+            RankedIdeaResult.objects.bulk_create(
+                RankedIdeaResult(
+                    result=result,
+                    idea_id=r.idea_id,
+                    rank=r.rank,
+                    score=r.score,
+                    low=r.low,
+                    high=r.high,
+                    total=r.total,
+                    count=computed.counts[r.idea_id],
+                    squares=computed.squares[r.idea_id],
+                    n=r.n,
+                    tie_group=r.tie_group,
+                    tied_with_previous=r.tied_with_previous,
+                )
+                for r in computed.ranked
+            )
+            audit_append(
+                jam=voting_round.jam,
+                actor=None,
+                action="voting.ranking_computed",
+                target=voting_round.title,
+                data={"round": voting_round.pk, "ballots": computed.ballots},
+            )
+    except IntegrityError:
+        # Another process stored the result between our check and our insert.
+        return RankingResult.objects.get(round=voting_round)
+    return result
+
+
+@dataclass(frozen=True)
+class Computed:
+    ranked: list[ranking.RankedIdea]
+    ballots: int
+    entries: int
+    counts: dict[int, int]
+    squares: dict[int, float]
+
+
+def _rank(voting_round: VotingRound) -> Computed:
+    """Load the round's votes as arrays, tally and rank them (voting/ranking.py)."""
+    params = voting_round.parameters
+    # Ascending, so that index order is id order (pairs are stored lower id first).
+    idea_ids = np.array(
+        sorted(BallotItem.objects.filter(round=voting_round).values_list("idea_id", flat=True)),
+        dtype=np.int64,
+    )
+    ballots = selectors.ballots_cast(round=voting_round)
+    if voting_round.method == Method.PAIRWISE:
+        return _rank_pairwise(voting_round, idea_ids, ballots, params)
+    if voting_round.method == Method.BUDGET:
+        return _rank_budget(voting_round, idea_ids, ballots, params)
+    tally = _sql_tally(voting_round, idea_ids, ballots)
+    if voting_round.method == Method.APPROVAL:
+        ranked = ranking.approval_ranking(tally=tally, confidence=params["confidence"])
+    else:
+        ranked = ranking.rating_ranking(
+            tally=tally,
+            prior_weight=params["prior_weight"],
+            scale_min=params["scale_min"],
+            scale_max=params["scale_max"],
+            confidence=params["confidence"],
+        )
+    return Computed(
+        ranked=ranked,
+        ballots=ballots,
+        entries=int(tally.counts.sum()),
+        counts=dict(zip(idea_ids.tolist(), tally.counts.tolist(), strict=True)),
+        squares=dict(zip(idea_ids.tolist(), tally.squares.tolist(), strict=True)),
+    )
+
+
+def _sql_tally(
+    voting_round: VotingRound, idea_ids: np.ndarray, ballots: int
+) -> ranking.BallotTally:
+    """Count, sum and sum of squares per idea, aggregated in the database."""
+    rows = (
+        BallotEntry.objects.filter(round=voting_round, idea_id__in=idea_ids.tolist())
+        .order_by()
+        .values_list("idea_id")
+        .annotate(count=Count("id"), total=Sum("value"), squares=Sum(F("value") * F("value")))
+    )
+    totals = np.zeros(idea_ids.size)
+    counts = np.zeros(idea_ids.size, dtype=np.int64)
+    squares = np.zeros(idea_ids.size)
+    data = np.array(list(rows), dtype=np.float64).reshape(-1, 4)
+    if data.size:
+        index = ranking.dense_index(ids=data[:, 0].astype(np.int64), universe=idea_ids)
+        counts[index], totals[index], squares[index] = data[:, 1], data[:, 2], data[:, 3]
+    return ranking.BallotTally(
+        idea_ids=idea_ids, totals=totals, counts=counts, squares=squares, n_ballots=ballots
+    )
+
+
+def _rank_budget(
+    voting_round: VotingRound, idea_ids: np.ndarray, ballots: int, params: dict[str, Any]
+) -> Computed:
+    voters, ideas, values = selectors.entry_columns(round=voting_round)
+    keep = np.isin(ideas, idea_ids)
+    voters, ideas, values = voters[keep], ideas[keep], values[keep]
+    index = ranking.dense_index(ids=ideas, universe=idea_ids)
+    ranked = ranking.budget_ranking(
+        idea_ids=idea_ids,
+        voter_index=ranking.dense_index(ids=voters),
+        idea_index=index,
+        value=values,
+        n_replicates=params["replicates"],
+        confidence=params["confidence"],
+        random_state=params["seed"],
+    )
+    counts = np.bincount(index, minlength=idea_ids.size)
+    squares = np.bincount(index, weights=values.astype(np.float64) ** 2, minlength=idea_ids.size)
+    return Computed(
+        ranked=ranked,
+        ballots=ballots,
+        entries=int(values.size),
+        counts=dict(zip(idea_ids.tolist(), counts.tolist(), strict=True)),
+        squares=dict(zip(idea_ids.tolist(), squares.tolist(), strict=True)),
+    )
+
+
+def _rank_pairwise(
+    voting_round: VotingRound, idea_ids: np.ndarray, ballots: int, params: dict[str, Any]
+) -> Computed:
+    first, second, outcome = selectors.judgment_columns(round=voting_round)
+    keep = np.isin(first, idea_ids) & np.isin(second, idea_ids)
+    first, second, outcome = first[keep], second[keep], outcome[keep]
+    tally = ranking.comparison_tally(
+        idea_ids=idea_ids,
+        first_index=ranking.dense_index(ids=first, universe=idea_ids),
+        second_index=ranking.dense_index(ids=second, universe=idea_ids),
+        outcome=outcome / 2.0,
+    )
+    ranked = ranking.pairwise_ranking(
+        tally=tally,
+        prior_comparisons=params["prior_comparisons"],
+        count_undecided_as_half=params["count_undecided_as_half"],
+        confidence=params["confidence"],
+    )
+    shown = np.zeros(idea_ids.size, dtype=np.int64)
+    per_pair = tally.first_wins + tally.second_wins + tally.undecided
+    np.add.at(shown, tally.first, per_pair)
+    np.add.at(shown, tally.second, per_pair)
+    return Computed(
+        ranked=ranked,
+        ballots=ballots,
+        entries=int(outcome.size),
+        counts=dict(zip(idea_ids.tolist(), shown.tolist(), strict=True)),
+        squares=dict.fromkeys(idea_ids.tolist(), 0.0),
+    )

@@ -1,0 +1,218 @@
+"""Voting pages: rounds, the organizer's ballot, the voter's form, the results.
+
+They work without JavaScript (forms post); static/js/jam.js only keeps the
+turnout figure live.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from ideas.models import Idea
+from jams import selectors as jam_selectors
+from jams.responses import actor_of, domain_errors
+from jams.rules import RESULTS_READY, Action, jam_check, jam_require
+from jams.selectors import JamContext
+
+from . import selectors, services
+from .forms import BallotForm, IdeaPickForm, PairForm, RoundForm, ShortlistForm
+from .methods import method_statement
+from .models import Method, ResultsVisibility, VotingRound
+
+
+def _ctx(request: HttpRequest, slug: str, action: Action) -> JamContext:
+    ctx = jam_selectors.jam_context(slug=slug, user=request.user)
+    jam_require(ctx, action)
+    return ctx
+
+
+def _render(request: HttpRequest, template: str, ctx: JamContext, **extra: object) -> HttpResponse:
+    return render(
+        request,
+        template,
+        {
+            "jam": ctx.jam,
+            "ctx": ctx,
+            "role": ctx.role,
+            "state": ctx.state(),
+            "now": timezone.now(),
+            "can": {action.value: jam_check(ctx, action) for action in Action},
+            **extra,
+        },
+    )
+
+
+def _errors(request: HttpRequest, form: object) -> None:
+    for errors in form.errors.values():  # type: ignore[attr-defined]
+        for error in errors:
+            messages.error(request, error)
+
+
+@login_required
+@domain_errors
+def index(request: HttpRequest, slug: str) -> HttpResponse:
+    ctx = _ctx(request, slug, Action.READ)
+    form = RoundForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            voting_round = services.round_create(
+                actor=actor_of(request),
+                jam=ctx.jam,
+                title=form.cleaned_data["title"],
+                method=form.cleaned_data["method"],
+                parameters=form.parameters(),
+                results_visibility=form.cleaned_data["results_visibility"],
+            )
+            messages.success(request, _("Round created. Put ideas on its ballot next."))
+            return redirect("voting:ballot", slug=slug, round_id=voting_round.pk)
+        _errors(request, form)
+    rounds = selectors.rounds_for_jam(jam=ctx.jam)
+    return _render(request, "voting/index.html", ctx, rounds=rounds, form=form)
+
+
+@login_required
+@domain_errors
+def ballot_edit(request: HttpRequest, slug: str, round_id: int) -> HttpResponse:
+    """The organizer's ballot: add and remove ideas, shortlist in bulk."""
+    ctx = _ctx(request, slug, Action.MANAGE_JAM)
+    voting_round = selectors.round_in_jam(jam=ctx.jam, round_id=round_id)
+    if request.method == "POST":
+        _ballot_post(request, ctx, voting_round)
+        return redirect("voting:ballot", slug=slug, round_id=round_id)
+    ideas = selectors.ballot_ideas(round=voting_round)
+    candidates = selectors.shortlist_candidates(jam=ctx.jam, exclude=[i.pk for i in ideas])
+    return _render(
+        request,
+        "voting/ballot.html",
+        ctx,
+        round=voting_round,
+        ideas=ideas,
+        candidates=candidates,
+        shortlist_form=ShortlistForm(),
+        statement=method_statement(voting_round.method, voting_round.parameters),
+    )
+
+
+def _ballot_post(request: HttpRequest, ctx: JamContext, voting_round: VotingRound) -> None:
+    actor = actor_of(request)
+    if "shortlist" in request.POST:
+        shortlist = ShortlistForm(request.POST)
+        if not shortlist.is_valid():
+            _errors(request, shortlist)
+            return
+        added = services.shortlist_top(
+            actor=actor,
+            round=voting_round,
+            by=shortlist.cleaned_data["by"],
+            n=shortlist.cleaned_data["n"],
+        )
+        messages.success(request, _("%(n)d ideas added to the ballot.") % {"n": len(added)})
+        return
+    pick = IdeaPickForm(request.POST)
+    if not pick.is_valid():
+        _errors(request, pick)
+        return
+    idea = get_object_or_404(Idea, jam=ctx.jam, pk=pick.cleaned_data["idea"])
+    if pick.cleaned_data["remove"]:
+        services.ballot_item_remove(actor=actor, round=voting_round, idea=idea)
+        messages.success(request, _("Removed from the ballot."))
+    else:
+        services.ballot_item_add(actor=actor, round=voting_round, idea=idea)
+        messages.success(request, _("Added to the ballot."))
+
+
+@login_required
+@domain_errors
+def round_vote(request: HttpRequest, slug: str, round_id: int) -> HttpResponse:
+    """The voter's page: their own ballot, the form, the turnout."""
+    ctx = _ctx(request, slug, Action.READ)
+    voting_round = selectors.round_in_jam(jam=ctx.jam, round_id=round_id)
+    actor = actor_of(request)
+    ideas = selectors.ballot_ideas(round=voting_round)
+    own = selectors.own_ballot(round=voting_round, voter=actor)
+    form = None
+    if voting_round.method != Method.PAIRWISE:
+        form = BallotForm(
+            request.POST or None,
+            method=voting_round.method,
+            parameters=voting_round.parameters,
+            ideas=ideas,
+            initial=BallotForm.initial_for(own, voting_round.method),
+        )
+        if request.method == "POST":
+            if form.is_valid():
+                services.vote_cast(actor=actor, round=voting_round, choices=form.choices())
+                messages.success(
+                    request, _("Your vote is saved. You can change it until voting closes.")
+                )
+                return redirect(voting_round.get_absolute_url())
+            _errors(request, form)
+    can_vote = jam_check(ctx, Action.VOTE)
+    pair = None
+    if voting_round.method == Method.PAIRWISE and can_vote:
+        pair = selectors.pair_for_voter(round=voting_round, voter=actor)
+    stage = ctx.state().stage
+    live = voting_round.results_visibility == ResultsVisibility.LIVE or stage in RESULTS_READY
+    totals = (
+        selectors.live_totals(round=voting_round)
+        if live and voting_round.method != Method.PAIRWISE
+        else {}
+    )
+    return _render(
+        request,
+        "voting/round.html",
+        ctx,
+        round=voting_round,
+        ideas=ideas,
+        rows=[
+            {"idea": idea, "mine": own.get(idea.pk), "totals": totals.get(idea.pk)}
+            for idea in ideas
+        ],
+        form=form,
+        pair=pair,
+        judged=selectors.own_judgment_count(round=voting_round, voter=actor),
+        can_vote=can_vote,
+        show_totals=bool(live and totals is not None and voting_round.method != Method.PAIRWISE),
+        turnout=voting_round.voters,
+        statement=method_statement(voting_round.method, voting_round.parameters),
+    )
+
+
+@require_POST
+@login_required
+@domain_errors
+def pair_judge(request: HttpRequest, slug: str, round_id: int) -> HttpResponse:
+    ctx = _ctx(request, slug, Action.READ)
+    voting_round = selectors.round_in_jam(jam=ctx.jam, round_id=round_id)
+    form = PairForm(request.POST)
+    if form.is_valid():
+        services.pairwise_judge(
+            actor=actor_of(request),
+            round=voting_round,
+            first=form.cleaned_data["first"],
+            second=form.cleaned_data["second"],
+            outcome=form.cleaned_data["choice"],
+        )
+    else:
+        _errors(request, form)
+    return redirect(voting_round.get_absolute_url())
+
+
+@login_required
+@domain_errors
+def results(request: HttpRequest, slug: str, round_id: int) -> HttpResponse:
+    """The stored ranking; computed here the first time it is asked for."""
+    ctx = _ctx(request, slug, Action.READ)
+    voting_round = selectors.round_in_jam(jam=ctx.jam, round_id=round_id)
+    jam_require(ctx, Action.READ_REPORT)
+    view = selectors.ranking_for_round(round=voting_round)
+    if view is None:
+        services.ranking_compute(round=voting_round)
+        view = selectors.ranking_for_round(round=voting_round)
+    return _render(request, "voting/results.html", ctx, round=voting_round, ranking=view)
