@@ -11,4 +11,6 @@ urlpatterns = [
     path("me/", include("accounts.urls")),
     path("", include("jams.urls")),
     path("", include("ideas.urls")),
+    path("", include("voting.urls")),
+    path("", include("analysis.urls")),
 ]

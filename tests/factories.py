@@ -85,3 +85,57 @@ def jam_in_stage(stage: Stage, *, now: datetime | None = None, **fields: object)
     jam = JamFactory(**fields)
     schedule(jam, now=now or timezone.now(), stage=stage)
     return jam
+
+
+# --- Voting (appended for tests/voting) ----------------------------------------
+
+from ideas.models import Idea, Post  # noqa: E402
+from voting.models import BallotItem, VotingRound  # noqa: E402
+
+
+def idea_in(
+    jam: Jam,
+    *,
+    title: str = "An idea",
+    topic: Topic | None = None,
+    agrees: int = 0,
+    replies: int = 0,
+    **fields: object,
+) -> Idea:
+    """An idea with its opening post (``agrees`` agreements) and ``replies``
+    replies, written directly so it works in any stage."""
+    topic = topic or Topic.objects.filter(jam=jam).first() or TopicFactory(jam=jam)
+    idea = Idea.objects.create(jam=jam, topic=topic, title=title, reply_count=replies, **fields)
+    opening = Post.objects.create(
+        jam=jam, topic=topic, idea=idea, body=title, body_html=title, agree_count=agrees
+    )
+    Post.objects.bulk_create(
+        Post(jam=jam, topic=topic, idea=idea, parent=opening, body="re", body_html="re", depth=1)
+        for _ in range(replies)
+    )
+    return idea
+
+
+def round_with_ballot(
+    jam: Jam,
+    ideas: list[Idea],
+    *,
+    method: str = "approval",
+    parameters: dict[str, object] | None = None,
+    **fields: object,
+) -> VotingRound:
+    """A voting round with these ideas on its ballot, written directly (the
+    ballot services refuse changes once voting is open)."""
+    from voting.methods import parameters_clean
+
+    voting_round = VotingRound.objects.create(
+        jam=jam,
+        title=fields.pop("title", f"Round {method}"),
+        method=method,
+        parameters=parameters_clean(method, parameters),
+        **fields,
+    )
+    BallotItem.objects.bulk_create(
+        BallotItem(round=voting_round, idea=idea, position=i) for i, idea in enumerate(ideas, 1)
+    )
+    return voting_round

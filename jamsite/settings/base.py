@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "accounts",
     "jams",
     "ideas",
+    "voting",
+    "analysis",
 ]
 
 MIDDLEWARE = [
@@ -152,6 +154,10 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password_from_key": "20/m/ip",
     "change_password": "5/m/user",
 }
+# Client IPs for rate limits: X-Forwarded-For is ignored unless the number of
+# trusted proxies in front of the servers is set, so a client cannot dodge
+# the login throttle by rotating the header.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 LOGIN_REDIRECT_URL = "jams:list"
 LOGIN_URL = "account_login"
 # Sign-up restricted to these email domains when set (an internal jam).
@@ -168,18 +174,20 @@ _EMAIL_OPTIONS = {
     "EMAIL_USE_SSL": "use_ssl",
     "EMAIL_TIMEOUT": "timeout",
 }
-_email = env.email_url("EMAIL_URL", default="consolemail://")
-_smtp = _email["EMAIL_BACKEND"].endswith("smtp.EmailBackend")
-MAILERS = {
-    "default": {
-        "BACKEND": _email["EMAIL_BACKEND"],
-        "OPTIONS": {
-            option: _email[key]
-            for key, option in _EMAIL_OPTIONS.items()
-            if _smtp and _email.get(key) not in ("", None)
-        },
+
+
+def mailers_from(email: dict[str, object]) -> dict[str, dict[str, object]]:
+    """Django 6.1's MAILERS from django-environ's parsed EMAIL_URL."""
+    smtp = str(email["EMAIL_BACKEND"]).endswith("smtp.EmailBackend")
+    options = {
+        option: email[key]
+        for key, option in _EMAIL_OPTIONS.items()
+        if smtp and email.get(key) not in ("", None)
     }
-}
+    return {"default": {"BACKEND": email["EMAIL_BACKEND"], "OPTIONS": options}}
+
+
+MAILERS = mailers_from(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Jam <jam@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -217,12 +225,29 @@ SECURE_CSP = {
 # Production flag: the system checks in jamsite/checks.py refuse DEBUG and
 # the in-memory channel layer when it is set.
 JAM_PRODUCTION = env.bool("JAM_PRODUCTION", default=False)
+# Organizer-only actions need two-factor authentication (allauth MFA). On by
+# default in production; off in development so the demo works at once.
+JAM_ORGANIZER_MFA = env.bool("JAM_ORGANIZER_MFA", default=False)
 
 # Live transport
 JAM_WS_MAX_MESSAGE_BYTES = env.int("JAM_WS_MAX_MESSAGE_BYTES", default=64 * 1024)
 JAM_WS_MESSAGES_PER_SECOND = env.float("JAM_WS_MESSAGES_PER_SECOND", default=5.0)
 JAM_WS_MESSAGE_BURST = env.float("JAM_WS_MESSAGE_BURST", default=20.0)
+# The hub's heartbeat to sockets and its group-membership refresh (jams/hub.py).
+JAM_HUB_TICK_SECONDS = env.float("JAM_HUB_TICK_SECONDS", default=20.0)
+JAM_HUB_REFRESH_SECONDS = env.float("JAM_HUB_REFRESH_SECONDS", default=30.0)
+# How often each process reports who is online (jams/presence.py).
+JAM_HUB_PRESENCE_SECONDS = env.float("JAM_HUB_PRESENCE_SECONDS", default=5.0)
 JAM_SITE_URL = env("JAM_SITE_URL", default="http://127.0.0.1:8000")
+
+# Background tasks (django.tasks). Django 6.1 ships only the immediate and the
+# dummy backend, so by default the task is only recorded: the AnalysisRun row
+# is the durable queue, executed by `manage.py run_analysis_worker`, which also
+# re-queues live jams every ANALYSIS_LIVE_RERUN_MINUTES (docs/analysis.md).
+TASKS = {
+    "default": {"BACKEND": env("TASKS_BACKEND", default="django.tasks.backends.dummy.DummyBackend")}
+}
+ANALYSIS_LIVE_RERUN_MINUTES = env.int("ANALYSIS_LIVE_RERUN_MINUTES", default=15)
 
 LOGGING = {
     "version": 1,

@@ -5,11 +5,14 @@ jamsite/checks.py refuse DEBUG and the in-memory channel layer here.
 """
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import env, mailers_from
 
 SECRET_KEY = env("SECRET_KEY")  # no default: refuses to start without it
+# Required too: sign-up verification, password resets and invitations are mailed.
+MAILERS = mailers_from(env.email_url("EMAIL_URL"))
 DEBUG = False
 JAM_PRODUCTION = True
+JAM_ORGANIZER_MFA = env.bool("JAM_ORGANIZER_MFA", default=True)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

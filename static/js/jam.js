@@ -101,6 +101,10 @@ class JamSocket {
       // Catch up on everything after what this page last saw.
       this.send({ type: "resume", after: this.lastSeq });
       for (const message of this.pending.values()) this.send(message);
+    } else if (msg.type === "event" && msg.seq === null) {
+      // Not stored, no seq (presence): apply as it comes.
+      const handler = this.handlers.get(msg.event);
+      if (handler) handler(msg.data, msg);
     } else if (msg.type === "event") {
       if (msg.seq <= this.lastSeq) return;
       this.lastSeq = msg.seq;
@@ -232,6 +236,21 @@ function onPresence(data) {
   online.textContent = `● ${data.jam}`;
 }
 
+// Analysis pages: move the progress bar; reload (jittered) when results are ready.
+function onAnalysis(data, msg) {
+  if (!document.querySelector("[data-analysis-page]")) return;
+  const bar = document.querySelector("[data-analysis-progress]");
+  if (bar && typeof data.progress === "number") bar.value = data.progress;
+  const status = document.querySelector("[data-analysis-status]");
+  if (status && data.status) status.textContent = data.status;
+  if (msg.event === "analysis.ready") setTimeout(() => window.location.reload(), 500 + Math.random() * 2000);
+}
+
+function onTurnout(data) {
+  const turnout = document.querySelector(`[data-turnout][data-round="${data.round}"]`);
+  if (turnout) turnout.textContent = String(data.voters);
+}
+
 // --- Composing over the socket -------------------------------------------------
 
 function interceptForms(socket) {
@@ -294,6 +313,9 @@ if (body.dataset.live !== undefined && body.dataset.jam && "WebSocket" in window
   socket.on("phase.changed", onPhase);
   socket.on("alert", onAlert);
   socket.on("presence", onPresence);
+  socket.on("turnout.changed", onTurnout);
+  socket.on("analysis.progress", onAnalysis);
+  socket.on("analysis.ready", onAnalysis);
   interceptForms(socket);
   socket.connect();
   window.jamSocket = socket; // for debugging and browser tests

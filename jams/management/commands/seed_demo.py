@@ -178,6 +178,11 @@ class Command(BaseCommand):
                 for title, description in TOPICS
             ]
             _discussion(jam, topics, list(people.values()), start, options["phase"], now)
+            from voting.demo import voting_demo_seed
+
+            voting_demo_seed(
+                jam, phase=options["phase"], people=list(people.values()), password=password
+            )
         self.stdout.write(
             self.style.SUCCESS(f"Demo jam 'demo' ready in the {options['phase']} phase.")
         )
