@@ -5,6 +5,7 @@ an event or a typed error. No business rules and no ORM here.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -39,6 +40,8 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_ABUSE = 4429
 # Rate-limited messages tolerated in a row before the socket is closed.
 ABUSE_STRIKES = 50
+# How long live events wait for the client's first resume after connect.
+HOLD_SECONDS = 2.0
 
 
 class JamConsumer(AsyncWebsocketConsumer):
@@ -46,6 +49,8 @@ class JamConsumer(AsyncWebsocketConsumer):
     user_id: int
     role: str
     hub: Hub | None = None
+    hold_timer: asyncio.TimerHandle | None = None
+    accepted = False
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -61,7 +66,18 @@ class JamConsumer(AsyncWebsocketConsumer):
         self.jam_id, self.user_id, self.role = access.jam_id, user.pk, access.role
         self.topics: set[int] = set()
         self.ideas: set[int] = set()
-        self.last_seq = 0
+        # Events go out on each socket in strictly increasing seq: clients
+        # keep the last seq they applied and drop anything at or below it.
+        # ``floor`` is the snapshot's seq: live events up to it are covered by
+        # the snapshot or by the client's resume; ``sent`` the last seq sent.
+        self.floor = 0
+        self.sent = 0
+        # Live events are held from connect until the client's first resume
+        # has replayed what it missed (or HOLD_SECONDS pass without one), and
+        # during every replay, so no live event overtakes an older replayed one.
+        self.held: list[tuple[int, str]] | None = []
+        self.hold_timer: asyncio.TimerHandle | None = None
+        self.replaying = False
         self.strikes = 0
         self.bucket = TokenBucket(
             rate=settings.JAM_WS_MESSAGES_PER_SECOND, burst=settings.JAM_WS_MESSAGE_BURST
@@ -70,11 +86,17 @@ class JamConsumer(AsyncWebsocketConsumer):
         self.hub = hub_for_loop()
         await self.hub.join(self)
         snapshot = await database_sync_to_async(live.socket_snapshot)(slug=slug, user=user)
-        self.last_seq = snapshot.seq
+        self.floor = snapshot.seq
         await self.accept()
+        self.accepted = True
         await self.send_json(snapshot.hello)
+        self.hold_timer = asyncio.get_running_loop().call_later(
+            HOLD_SECONDS, lambda: asyncio.ensure_future(self.hold_expired())
+        )
 
     async def disconnect(self, code: int) -> None:
+        if self.hold_timer is not None:
+            self.hold_timer.cancel()
         if self.hub is not None:
             await self.hub.leave(self)
             self.hub = None
@@ -91,13 +113,36 @@ class JamConsumer(AsyncWebsocketConsumer):
         )
 
     async def deliver(self, seq: int, text: str) -> None:
-        if seq <= self.last_seq:
-            return  # already sent (by a resume) or from before the snapshot
-        self.last_seq = seq
+        if seq <= max(self.floor, self.sent):
+            return  # covered by the snapshot, or sent already (by a replay)
+        if self.held is not None:
+            self.held.append((seq, text))
+            return
+        self.sent = seq
         await self.send(text_data=text)
 
+    async def release_held(self) -> None:
+        if self.hold_timer is not None:
+            self.hold_timer.cancel()
+            self.hold_timer = None
+        held, self.held = self.held or [], None
+        for seq, text in sorted(held):
+            await self.deliver(seq, text)
+
+    async def hold_expired(self) -> None:
+        """No resume came: go live from the snapshot."""
+        self.hold_timer = None
+        if not self.replaying:
+            await self.release_held()
+
+    async def send_ephemeral(self, text: str) -> None:
+        """An event that is not stored and has no seq (presence)."""
+        if self.accepted:
+            await self.send(text_data=text)
+
     async def tick(self, seq: int) -> None:
-        await self.send_json({"type": "tick", "seq": seq})
+        if self.accepted:
+            await self.send_json({"type": "tick", "seq": seq})
 
     async def recheck(self) -> None:
         role = await database_sync_to_async(live.socket_role)(
@@ -163,23 +208,35 @@ class JamConsumer(AsyncWebsocketConsumer):
         await self.send_json({"type": "unsubscribed", "topic": message.topic, "idea": message.idea})
 
     async def on_resume(self, message: Resume) -> None:
-        after = message.after
-        while True:
-            page = await database_sync_to_async(live.replay)(
-                jam_id=self.jam_id,
-                user_id=self.user_id,
-                after=after,
-                topics=frozenset(self.topics),
-                ideas=frozenset(self.ideas),
-            )
-            for seq, text in page.events:
-                await self.send(text_data=text)
-                after = seq
-            if page.complete:
-                break
-        latest = max(after, page.seq)
-        self.last_seq = max(self.last_seq, latest)
-        await self.send_json({"type": "resumed", "seq": latest})
+        """Replay stored events after ``after`` for this socket's
+        subscriptions, then go live. Events already sent on this socket are
+        not sent again, so seqs stay strictly increasing."""
+        if self.held is None:
+            self.held = []
+        self.replaying = True
+        try:
+            after = message.after
+            while True:
+                page = await database_sync_to_async(live.replay)(
+                    jam_id=self.jam_id,
+                    user_id=self.user_id,
+                    after=after,
+                    topics=frozenset(self.topics),
+                    ideas=frozenset(self.ideas),
+                )
+                for seq, text in page.events:
+                    after = seq
+                    if seq > self.sent:
+                        self.sent = seq
+                        await self.send(text_data=text)
+                if page.complete:
+                    break
+            latest = max(after, page.seq, self.sent)
+            self.floor = max(self.floor, latest)
+            await self.send_json({"type": "resumed", "seq": latest})
+        finally:
+            self.replaying = False
+            await self.release_held()
 
     async def on_ping(self, message: Ping) -> None:
         await self.send_json({"type": "pong"})

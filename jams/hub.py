@@ -4,9 +4,22 @@ The textbook Channels path (a group member per socket, a handler call per
 delivery) costs 110-230 us of CPU per delivery. Instead each server process
 joins each jam's group once, through one channel of its own, receives every
 event of that jam once, and writes the pre-serialized text to each local
-socket that wants it. Nothing here is the record: a delivery that is lost is
-recovered from the database by ``resume`` (clients compare the ``tick``
-heartbeat's seq with the last seq they saw).
+socket that wants it.
+
+Each jam's events go out strictly in seq order and without holes
+(jams/sequencer.py). Committed seqs are dense per jam (``seq_next`` runs in
+the writing transaction), so a missing seq means a lost or late delivery: a
+failed publish while Redis was away, a message dropped at capacity, two
+processes publishing out of order. An event after a hole waits; if the hole
+is still open after GAP_SECONDS, the hub reads the missing events from the
+event table, once for the whole process, and sends them in order. The
+heartbeat does the same for a loss at the very end (nothing after it to
+reveal the hole), and tells sockets the latest seq (``tick``), so a client
+that missed something for any other reason resumes.
+
+Presence (jams/presence.py) travels the same group: every few seconds each
+process reports who it holds sockets for, and every process sums the
+reports.
 """
 
 from __future__ import annotations
@@ -14,28 +27,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import weakref
 from typing import Any, Protocol
 
+from channels.db import database_sync_to_async
 from channels.layers import BaseChannelLayer, get_channel_layer
+from django.conf import settings
 
+from .presence import PresenceBoard, PresenceReport
 from .realtime import jam_group, user_group
+from .sequencer import Message, Sequencer
 
 logger = logging.getLogger(__name__)
 
-TICK_SECONDS = 20.0
-# Group membership is refreshed well within channels_redis's group expiry, and
-# re-established after a layer that lost it (a Redis flush or restart).
-REFRESH_SECONDS = 30.0
+# How long an event after a hole waits for the missing one (reordering
+# between publishing processes takes milliseconds) before it is fetched.
+GAP_SECONDS = 0.5
 
 
 class Socket(Protocol):
     jam_id: int
     user_id: int
+    topics: set[int]
 
     def wants(self, *, topic: int | None, idea: int | None, recipient: int | None) -> bool: ...
 
     async def deliver(self, seq: int, text: str) -> None: ...
+
+    async def send_ephemeral(self, text: str) -> None: ...
 
     async def recheck(self) -> None: ...
 
@@ -48,23 +68,35 @@ class Hub:
         self.channel: str | None = None
         self.jams: dict[int, set[Socket]] = {}
         self.users: dict[int, set[Socket]] = {}
-        self._listener: asyncio.Task[None] | None = None
-        self._ticker: asyncio.Task[None] | None = None
+        self.sequencers: dict[int, Sequencer] = {}
+        self.presence: dict[int, PresenceBoard] = {}
+        self._presence_sent: dict[int, dict[str, Any]] = {}
+        self._gap_checks: dict[int, asyncio.Task[None]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
         self._ready = asyncio.Lock()
 
     async def _start(self) -> str:
         async with self._ready:
             if self.channel is None:
                 self.channel = await self.layer.new_channel(prefix="hub")
-                self._listener = asyncio.create_task(self._listen())
-                self._ticker = asyncio.create_task(self._tick_forever())
+                self._tasks = [
+                    asyncio.create_task(self._listen(self.channel)),
+                    asyncio.create_task(self._tick_forever()),
+                    asyncio.create_task(self._presence_forever()),
+                ]
             return self.channel
+
+    # --- Sockets -------------------------------------------------------------
 
     async def join(self, socket: Socket) -> None:
         channel = await self._start()
         jam_sockets = self.jams.setdefault(socket.jam_id, set())
         if not jam_sockets:
             await self.layer.group_add(jam_group(socket.jam_id), channel)
+            if socket.jam_id not in self.sequencers:
+                # Subscribed first, then read: every later event arrives.
+                latest = (await _latest_seqs([socket.jam_id])).get(socket.jam_id, 0)
+                self.sequencers[socket.jam_id] = Sequencer(next_seq=latest + 1)
         jam_sockets.add(socket)
         user_sockets = self.users.setdefault(socket.user_id, set())
         if not user_sockets:
@@ -72,22 +104,32 @@ class Hub:
         user_sockets.add(socket)
 
     async def leave(self, socket: Socket) -> None:
-        channel = self.channel
         jam_sockets = self.jams.get(socket.jam_id, set())
         jam_sockets.discard(socket)
         user_sockets = self.users.get(socket.user_id, set())
         user_sockets.discard(socket)
+        channel = self.channel
         if channel is None:
             return
         if not jam_sockets:
             self.jams.pop(socket.jam_id, None)
+            self._forget(socket.jam_id)
             await self.layer.group_discard(jam_group(socket.jam_id), channel)
         if not user_sockets:
             self.users.pop(socket.user_id, None)
             await self.layer.group_discard(user_group(socket.user_id), channel)
 
-    async def _listen(self) -> None:
-        channel = await self._start()
+    def _forget(self, jam_id: int) -> None:
+        self.sequencers.pop(jam_id, None)
+        self.presence.pop(jam_id, None)
+        self._presence_sent.pop(jam_id, None)
+        check = self._gap_checks.pop(jam_id, None)
+        if check is not None:
+            check.cancel()
+
+    # --- Receiving -------------------------------------------------------------
+
+    async def _listen(self, channel: str) -> None:
         while True:
             try:
                 message = await self.layer.receive(channel)
@@ -101,12 +143,55 @@ class Hub:
     async def dispatch(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
         if kind == "hub.event":
-            await self._fan_out(message)
+            await self._sequenced(message)
+        elif kind == "hub.presence":
+            await self._presence_received(message)
         elif kind == "user.recheck":
             for socket in list(self.users.get(int(message.get("user", 0)), ())):
                 await socket.recheck()
 
-    async def _fan_out(self, message: dict[str, Any]) -> None:
+    async def _sequenced(self, message: Message) -> None:
+        jam_id = message["jam"]
+        sequencer = self.sequencers.get(jam_id)
+        if sequencer is None:
+            return  # no socket of this jam here (any more)
+        for ready in sequencer.accept(message):
+            await self._deliver(ready)
+        if sequencer.waiting and jam_id not in self._gap_checks:
+            self._gap_checks[jam_id] = asyncio.create_task(self._gap_check(jam_id))
+
+    async def _gap_check(self, jam_id: int) -> None:
+        try:
+            await asyncio.sleep(GAP_SECONDS)
+            await self._fill(jam_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("hub gap fill failed; the next heartbeat retries")
+        finally:
+            if self._gap_checks.get(jam_id) is asyncio.current_task():
+                del self._gap_checks[jam_id]
+
+    async def _fill(self, jam_id: int, latest: int | None = None) -> None:
+        """Send, from the event table, what this process missed of a jam:
+        the holes before held events, and with ``latest`` anything up to it."""
+        sequencer = self.sequencers.get(jam_id)
+        if sequencer is None:
+            return
+
+        async def fetch(low: int, high: int) -> list[Message]:
+            logger.info("hub: jam %s missed events %s..%s; sending them from the database",
+                        jam_id, low, high)  # fmt: skip
+            return await _events_between(jam_id, low, high)
+
+        if latest is None:
+            ready = await sequencer.fill_gap(fetch)
+        else:
+            ready = await sequencer.catch_up(latest, fetch)
+        for message in ready:
+            await self._deliver(message)
+
+    async def _deliver(self, message: Message) -> None:
         recipient = message.get("recipient")
         sockets = (
             self.users.get(recipient, set()) if recipient else self.jams.get(message["jam"], set())
@@ -120,25 +205,25 @@ class Hub:
             ):
                 await socket.deliver(seq, text)
 
+    # --- Heartbeat -------------------------------------------------------------
+
     async def _tick_forever(self) -> None:
-        from channels.db import database_sync_to_async
-
-        from .selectors import latest_seqs
-
-        elapsed = 0.0
+        tick_seconds = float(settings.JAM_HUB_TICK_SECONDS)
+        refresh_seconds = float(settings.JAM_HUB_REFRESH_SECONDS)
+        since_refresh = 0.0
         while True:
-            await asyncio.sleep(TICK_SECONDS)
-            elapsed += TICK_SECONDS
+            await asyncio.sleep(tick_seconds)
+            since_refresh += tick_seconds
             jam_ids = list(self.jams)
             if not jam_ids:
                 continue
             try:
-                seqs = await database_sync_to_async(latest_seqs)(jam_ids=jam_ids)
-                for jam_id, seq in seqs.items():
+                for jam_id, latest in (await _latest_seqs(jam_ids)).items():
+                    await self._fill(jam_id, latest)
                     for socket in list(self.jams.get(jam_id, ())):
-                        await socket.tick(seq)
-                if elapsed >= REFRESH_SECONDS:
-                    elapsed = 0.0
+                        await socket.tick(latest)
+                if since_refresh >= refresh_seconds:
+                    since_refresh = 0.0
                     await self._refresh_groups()
             except asyncio.CancelledError:
                 raise
@@ -146,6 +231,8 @@ class Hub:
                 logger.exception("hub tick failed; continuing")
 
     async def _refresh_groups(self) -> None:
+        """Re-join groups: a no-op while memberships hold, a repair after a
+        layer lost them (channels_redis's core layer after a flush)."""
         channel = self.channel
         if channel is None:
             return
@@ -154,12 +241,77 @@ class Hub:
         for user_id in list(self.users):
             await self.layer.group_add(user_group(user_id), channel)
 
+    # --- Presence --------------------------------------------------------------
+
+    async def _presence_forever(self) -> None:
+        seconds = float(settings.JAM_HUB_PRESENCE_SECONDS)
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await self._presence_report()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("presence report failed; continuing")
+
+    async def _presence_report(self) -> None:
+        if self.channel is None:
+            return
+        for jam_id, sockets in list(self.jams.items()):
+            topics: dict[int, set[int]] = {}
+            for socket in sockets:
+                for topic in socket.topics:
+                    topics.setdefault(topic, set()).add(socket.user_id)
+            report = PresenceReport(
+                process=self.channel,
+                users=frozenset(s.user_id for s in sockets),
+                topics={t: frozenset(u) for t, u in topics.items()},
+                received=0.0,
+            )
+            await self.layer.group_send(jam_group(jam_id), report.message(jam_id))
+
+    async def _presence_received(self, message: dict[str, Any]) -> None:
+        jam_id = int(message["jam"])
+        if jam_id not in self.jams:
+            return
+        board = self.presence.setdefault(
+            jam_id, PresenceBoard(max_age=3 * float(settings.JAM_HUB_PRESENCE_SECONDS))
+        )
+        board.record(PresenceReport.from_message(message, received=time.monotonic()))
+        counts = board.counts()
+        if counts == self._presence_sent.get(jam_id):
+            return
+        self._presence_sent[jam_id] = counts
+        text = _presence_text(counts)
+        for socket in list(self.jams.get(jam_id, ())):
+            await socket.send_ephemeral(text)
+
     async def close(self) -> None:
-        for task in (self._listener, self._ticker):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        for task in (*self._tasks, *self._gap_checks.values()):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def _presence_text(counts: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(
+        {"type": "event", "seq": None, "event": "presence", "data": counts},
+        separators=(",", ":"),
+    )
+
+
+async def _latest_seqs(jam_ids: list[int]) -> dict[int, int]:
+    from .selectors import latest_seqs
+
+    return await database_sync_to_async(latest_seqs)(jam_ids=jam_ids)
+
+
+async def _events_between(jam_id: int, low: int, high: int) -> list[Message]:
+    from .selectors import events_between
+
+    return await database_sync_to_async(events_between)(jam_id=jam_id, low=low, high=high)
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -36,6 +37,12 @@ class JamContext:
     @property
     def is_member(self) -> bool:
         return self.role is not None
+
+    @cached_property
+    def mfa_enabled(self) -> bool:
+        from allauth.mfa.utils import is_mfa_enabled
+
+        return bool(self.user.is_authenticated and is_mfa_enabled(self.user))
 
     def windows(self) -> list[PhaseWindow]:
         return [p.window() for p in self.phases]
@@ -220,3 +227,28 @@ def events_after(
     )
     page = [(seq, event_text(seq=seq, name=name, data=data)) for seq, name, data in rows[:limit]]
     return ReplayPage(events=page, complete=len(rows) <= limit)
+
+
+def events_between(*, jam_id: int, low: int, high: int) -> list[dict[str, Any]]:
+    """Stored events ``low..high`` of a jam as the hub receives them live
+    (jams.realtime.RecordedEvent.layer_message), for filling holes."""
+    from .models import Event
+    from .realtime import event_text
+
+    rows = (
+        Event.objects.filter(jam_id=jam_id, seq__gte=low, seq__lte=high)
+        .order_by("seq")
+        .values_list("seq", "name", "topic_id", "idea_id", "recipient_id", "data")
+    )
+    return [
+        {
+            "type": "hub.event",
+            "jam": jam_id,
+            "seq": seq,
+            "topic": topic_id,
+            "idea": idea_id,
+            "recipient": recipient_id,
+            "text": event_text(seq=seq, name=name, data=data),
+        }
+        for seq, name, topic_id, idea_id, recipient_id, data in rows
+    ]

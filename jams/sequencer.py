@@ -52,6 +52,19 @@ class Sequencer:
             released += self._release()
         return released
 
+    async def catch_up(self, latest: int, fetch: Fetch) -> list[Message]:
+        """Release everything up to ``latest``, a committed seq (from the
+        heartbeat): also a loss at the very end, which no later event reveals."""
+        if latest >= self.next_seq:
+            low = self.next_seq
+            high = min(latest, min(self.pending) - 1) if self.pending else latest
+            if high >= low:
+                for message in await fetch(low, high):
+                    if low <= int(message["seq"]) <= high:
+                        self.pending.setdefault(int(message["seq"]), message)
+        released = self._release()
+        return released + await self.fill_gap(fetch)
+
     def _release(self) -> list[Message]:
         released = []
         while self.next_seq in self.pending:

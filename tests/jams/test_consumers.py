@@ -339,3 +339,25 @@ async def test_role_change_reaches_open_sockets(world, connected) -> None:
 
     await database_sync_to_async(promote)()
     assert await connected["bob"].receive_until("role") == {"type": "role", "role": "facilitator"}
+
+
+async def test_presence_counts_people_in_the_jam_and_topic(world, settings) -> None:
+    settings.JAM_HUB_PRESENCE_SECONDS = 0.1
+    sockets = []
+    for name in ("alice", "alice", "bob"):  # alice has two tabs
+        comm, ok, _ = await open_socket(world[name], world["jam"])
+        assert ok
+        sockets.append(Socket(comm))
+        await sockets[-1].receive_until("hello")
+    await sockets[0].send(type="subscribe", topic=world["topic"].pk)
+    await sockets[0].receive_until("subscribed")
+    expected = {"jam": 2, "topics": {str(world["topic"].pk): 1}}
+    for _ in range(20):
+        event = await sockets[2].receive_until("event")
+        if event["event"] == "presence" and event["data"] == expected:
+            break
+    else:
+        pytest.fail("no presence event with the expected counts")
+    assert event["seq"] is None  # not stored: no seq, not resumable
+    for socket in sockets:
+        await socket.comm.disconnect()

@@ -88,3 +88,15 @@ def test_any_arrival_order_with_losses_releases_every_seq_once_in_order(
         released += [m["seq"] for m in asyncio.run(sequencer.fill_gap(fetch))]
     expected_end = max(arriving) if arriving else 0
     assert released == list(range(1, expected_end + 1))
+
+
+def test_catch_up_releases_a_loss_at_the_very_end() -> None:
+    async def fetch(low: int, high: int) -> list[Message]:
+        return [msg(seq, "db") for seq in range(low, high + 1)]
+
+    sequencer = Sequencer(next_seq=1)
+    sequencer.accept(msg(1))
+    released = asyncio.run(sequencer.catch_up(3, fetch))
+    assert [(m["seq"], m["source"]) for m in released] == [(2, "db"), (3, "db")]
+    assert sequencer.accept(msg(3)) == []  # the late live copy
+    assert asyncio.run(sequencer.catch_up(3, fetch)) == []  # nothing new: no query
