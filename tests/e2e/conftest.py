@@ -1,0 +1,46 @@
+"""Fixtures for tests against real server processes (tests/servers.py).
+
+One prepared database per test session (migrated and seeded with the demo
+jam); each module starts the server processes it needs and stops them at the
+end. Server logs land in the session's temporary directory; a failing test
+prints their tails.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers import Deployment
+
+PASSWORD = "e2e-Jam-pass-2026"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS.mkdir(exist_ok=True)
+
+
+@pytest.fixture(scope="session")
+def e2e_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("e2e")
+
+
+@pytest.fixture(scope="session")
+def deployment(e2e_workdir: Path) -> Iterator[Deployment]:
+    """The database (and Redis slice, when REDIS_URL is set) the server
+    processes of this session share, migrated and seeded."""
+    deployment = Deployment.create(e2e_workdir, password=PASSWORD)
+    try:
+        deployment.prepare()
+        yield deployment
+    finally:
+        deployment.close()
+        for log in e2e_workdir.glob("*.log"):
+            shutil.copy(log, ARTIFACTS / f"server-{log.name}")
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Screenshots and copies of server logs for humans (gitignored)."""
+    return ARTIFACTS

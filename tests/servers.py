@@ -1,0 +1,621 @@
+"""Real server processes for end-to-end tests (and benchmarks).
+
+Plain Python, no Django imports: the processes have their own database and
+their own settings, and the tests talk to them only over HTTP and WebSocket.
+
+    deployment = Deployment.create(workdir, password="...")  # follows the env
+    deployment.prepare(participants=0)       # manage.py migrate + seed_demo
+    a = deployment.server("daphne")          # or "uvicorn"; started and ready
+    a.kill(); a.start()                      # fault tests
+    a, b = deployment.start_servers("a", "b", env={...})  # side by side
+    sessionid = session_login(a.url, "alice@example.com", "...")
+    socket = await LiveSocket.open(a, sessionid)  # a jam.js-like client
+    deployment.close()                       # stops servers, drops the database
+
+    redis = RedisServer(workdir); redis.start(); redis.kill(); redis.start()
+
+The database follows the test process's environment: ``DATABASE_URL`` naming
+PostgreSQL gets a fresh, uniquely named database on that server (dropped at
+close); anything else gets a temporary SQLite file. ``REDIS_URL``, when set,
+is rewritten to a database number of its own (``JAM_E2E_REDIS_DB``, default
+5) flushed at close, a client name that identifies this run's connections
+(``CLIENT LIST``/``CLIENT KILL``), and a channel-layer prefix of its own: Redis
+pub/sub ignores database numbers, so the prefix is what keeps two runs on a
+shared Redis from hearing each other's groups.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http.cookiejar
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SETTINGS_MODULE = "tests.e2e.server_settings"
+READY_SECONDS = 30.0  # a cold Django start on a busy two-core machine
+STOP_SECONDS = 10.0
+
+
+def free_port() -> int:
+    """A port nobody listens on right now (the server binds it a moment later)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --- Database ------------------------------------------------------------------
+
+
+@dataclass
+class Database:
+    url: str
+    postgres_admin_url: str | None = None  # where to DROP it from, for PostgreSQL
+    name: str = ""
+
+    @classmethod
+    def create(cls, workdir: Path, base_url: str | None) -> Database:
+        if base_url and base_url.split(":", 1)[0] in ("postgres", "postgresql", "pgsql"):
+            import psycopg
+
+            name = f"jam_e2e_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+            parts = urllib.parse.urlsplit(base_url)
+            with psycopg.connect(base_url, autocommit=True, connect_timeout=10) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            url = urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
+            return cls(url=url, postgres_admin_url=base_url, name=name)
+        path = workdir / "db.sqlite3"
+        return cls(url=f"sqlite:///{path}", name=str(path))
+
+    def drop(self) -> None:
+        if self.postgres_admin_url is None:
+            return  # the SQLite file goes with the temporary directory
+        import psycopg
+
+        with psycopg.connect(self.postgres_admin_url, autocommit=True, connect_timeout=10) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+# --- Redis ---------------------------------------------------------------------
+
+
+@dataclass
+class RedisTarget:
+    """This run's slice of a shared Redis: a database number, a client name
+    and a channel-layer prefix."""
+
+    url: str  # what the servers get as REDIS_URL
+    client_name: str
+    prefix: str
+
+    @classmethod
+    def for_run(cls, base_url: str, db: int) -> RedisTarget:
+        run = f"jam-e2e-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        parts = urllib.parse.urlsplit(base_url)
+        query = urllib.parse.urlencode({"client_name": run})
+        url = urllib.parse.urlunsplit(parts._replace(path=f"/{db}", query=query))
+        return cls(url=url, client_name=run, prefix=f"{run}:")
+
+    def client(self) -> Any:
+        import redis
+
+        return redis.Redis.from_url(self.url, socket_timeout=5)
+
+    def connections(self) -> list[dict[str, Any]]:
+        """CLIENT LIST rows of the server processes of this run."""
+        with contextlib.closing(self.client()) as r:
+            me = r.client_id()
+            return [
+                c
+                for c in r.client_list()
+                if c.get("name") == self.client_name and int(c["id"]) != me
+            ]
+
+    def drop_connections(self) -> int:
+        """Kill every connection the server processes hold (pub/sub and
+        normal ones), as a Redis restart would. Returns how many."""
+        with contextlib.closing(self.client()) as r:
+            me = r.client_id()
+            victims = [
+                int(c["id"])
+                for c in r.client_list()
+                if c.get("name") == self.client_name and int(c["id"]) != me
+            ]
+            for client_id in victims:
+                r.client_kill_filter(_id=client_id)
+            return len(victims)
+
+    def flush(self) -> None:
+        with contextlib.closing(self.client()) as r:
+            r.flushdb()
+
+
+class RedisServer:
+    """A private, throw-away redis-server on a free loopback port (no
+    persistence), for tests that must really stop and restart Redis without
+    touching the shared one."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = workdir / f"redis-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 10.0) -> None:
+        import redis
+
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed")
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(  # noqa: S603 - fixed command line
+                [
+                    *(binary, "--bind", "127.0.0.1", "--port", str(self.port)),
+                    *("--save", "", "--appendonly", "no", "--dir", str(self.workdir)),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(redis.RedisError), redis.Redis(port=self.port) as client:
+                if client.ping():
+                    return
+            time.sleep(0.05)
+        raise ServerFailed(f"redis-server on {self.port} did not answer")
+
+    def kill(self) -> None:
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(STOP_SECONDS)
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(STOP_SECONDS)
+
+
+# --- Deployment and servers -------------------------------------------------------
+
+
+@dataclass
+class Deployment:
+    """One database (and Redis slice) shared by the server processes of a test run."""
+
+    workdir: Path
+    database: Database
+    redis: RedisTarget | None
+    password: str
+    extra_env: dict[str, str] = field(default_factory=dict)
+    settings_module: str = SETTINGS_MODULE
+    servers: list[Server] = field(default_factory=list)
+
+    @classmethod
+    def create(
+        cls,
+        workdir: Path,
+        *,
+        password: str,
+        database_url: str | None = None,
+        redis_url: str | None = None,
+        use_redis: bool = True,
+        extra_env: dict[str, str] | None = None,
+    ) -> Deployment:
+        """A deployment following the environment (DATABASE_URL, REDIS_URL)
+        unless the URLs are given; ``use_redis=False`` forces the in-memory layer."""
+        workdir.mkdir(parents=True, exist_ok=True)
+        database_url = database_url or os.environ.get("DATABASE_URL")
+        redis_url = (redis_url or os.environ.get("REDIS_URL")) if use_redis else None
+        redis_target = None
+        if redis_url:
+            redis_target = RedisTarget.for_run(
+                redis_url, int(os.environ.get("JAM_E2E_REDIS_DB", "5"))
+            )
+            redis_target.flush()
+        database = Database.create(workdir, database_url)
+        return cls(
+            workdir=workdir,
+            database=database,
+            redis=redis_target,
+            password=password,
+            extra_env=dict(extra_env or {}),
+        )
+
+    def env(self) -> dict[str, str]:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "CI")
+        }
+        env.update(
+            {
+                "DJANGO_SETTINGS_MODULE": self.settings_module,
+                "DEBUG": "0",
+                "ALLOWED_HOSTS": "127.0.0.1,localhost",
+                "DATABASE_URL": self.database.url,
+                "PYTHONPATH": str(REPO),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        if self.redis is not None:
+            env["REDIS_URL"] = self.redis.url
+            env["JAM_E2E_LAYER_PREFIX"] = self.redis.prefix
+        env.update(self.extra_env)
+        return env
+
+    def manage(self, *args: str, timeout: float = 180.0) -> str:
+        result = subprocess.run(  # noqa: S603 - our own manage.py, fixed arguments
+            [sys.executable, str(REPO / "manage.py"), *args],
+            cwd=REPO,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"manage.py {' '.join(args)} failed ({result.returncode}):\n"
+                f"{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
+            )
+        return result.stdout
+
+    def prepare(self, *, participants: int = 0) -> None:
+        """Migrate and seed the demo jam (slug ``demo``)."""
+        self.manage("migrate", "--noinput", "-v", "0")
+        seed = ["seed_demo", "--password", self.password]
+        if participants:
+            seed += ["--participants", str(participants)]
+        self.manage(*seed)
+
+    def server(
+        self,
+        kind: str = "daphne",
+        *,
+        name: str | None = None,
+        env: dict[str, str] | None = None,
+        wait: bool = True,
+    ) -> Server:
+        """Start a server process (with ``env`` added to the deployment's
+        environment) and, unless ``wait=False``, wait until it answers HTTP."""
+        name = name or f"{kind}-{len(self.servers) + 1}"
+        server = Server(self, kind=kind, name=name, env=env)
+        self.servers.append(server)
+        server.start(wait=wait)
+        return server
+
+    def start_servers(
+        self, *names: str, kind: str = "daphne", env: dict[str, str] | None = None
+    ) -> list[Server]:
+        """Start one process per name side by side, then wait for all of them."""
+        servers = [self.server(kind, name=name, env=env, wait=False) for name in names]
+        for server in servers:
+            server.wait_ready()
+        return servers
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.stop()
+        self.servers.clear()
+        if self.redis is not None:
+            with contextlib.suppress(Exception):
+                self.redis.flush()
+        self.database.drop()
+
+
+class ServerFailed(RuntimeError):
+    pass
+
+
+class Server:
+    def __init__(
+        self, deployment: Deployment, *, kind: str, name: str, env: dict[str, str] | None = None
+    ) -> None:
+        if kind not in ("daphne", "uvicorn"):
+            raise ValueError(f"unknown server kind {kind!r}")
+        self.deployment = deployment
+        self.env = dict(env or {})
+        self.kind = kind
+        self.name = name
+        self.port = free_port()
+        self.log_path = deployment.workdir / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        app = "jamsite.asgi:application"
+        if self.kind == "daphne":
+            return [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), app]
+        return [
+            str(BIN / "uvicorn"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--no-access-log",
+            app,
+        ]
+
+    def start(self, timeout: float = READY_SECONDS, *, wait: bool = True) -> None:
+        if self.process is not None and self.process.poll() is None:
+            raise RuntimeError(f"{self.name} is already running")
+        self.starts += 1
+        with self.log_path.open("ab") as log:
+            log.write(f"\n=== start #{self.starts}: {' '.join(self.command())}\n".encode())
+            log.flush()
+            self.process = subprocess.Popen(  # noqa: S603 - fixed command line
+                self.command(),
+                cwd=REPO,
+                env={**self.deployment.env(), **self.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        if wait:
+            self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float = READY_SECONDS) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                raise ServerFailed(f"{self.name} exited during start:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(  # noqa: S310 - http://127.0.0.1 only
+                    f"{self.url}/accounts/login/", timeout=2
+                ) as response:
+                    if response.status == 200:
+                        return
+            except urllib.error.HTTPError:
+                return  # it answers HTTP
+            except OSError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise ServerFailed(f"{self.name} did not answer within {timeout} s:\n{self.log_tail()}")
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = STOP_SECONDS) -> None:
+        """Terminate (SIGTERM), and kill if it does not exit in time."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(STOP_SECONDS)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: nothing gets to clean up."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(STOP_SECONDS)
+
+    def restart(self) -> None:
+        self.kill()
+        self.start()
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+@contextlib.contextmanager
+def deployment_for(workdir: Path, **kwargs: Any) -> Iterator[Deployment]:
+    deployment = Deployment.create(workdir, **kwargs)
+    try:
+        yield deployment
+    finally:
+        deployment.close()
+
+
+# --- Clients -----------------------------------------------------------------------
+
+
+def session_login(base_url: str, email: str, password: str, timeout: float = 10.0) -> str:
+    """Sign in through the real allauth form (with CSRF); the ``sessionid``."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    login_url = f"{base_url}/accounts/login/"
+    with opener.open(login_url, timeout=timeout) as response:
+        html = response.read().decode()
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    if match is None:
+        raise RuntimeError("no CSRF token on the login page")
+    data = urllib.parse.urlencode(
+        {"csrfmiddlewaretoken": match.group(1), "login": email, "password": password}
+    ).encode()
+    request = urllib.request.Request(  # noqa: S310 - http://127.0.0.1 only
+        login_url, data=data, headers={"Referer": login_url}
+    )
+    with opener.open(request, timeout=timeout):
+        pass
+    for cookie in jar:
+        if cookie.name == "sessionid" and cookie.value:
+            return cookie.value
+    raise RuntimeError(f"login as {email} did not give a session")
+
+
+def http_get(url: str, sessionid: str, timeout: float = 10.0) -> str:
+    request = urllib.request.Request(  # noqa: S310 - http://127.0.0.1 only
+        url, headers={"Cookie": f"sessionid={sessionid}"}
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        return str(response.read().decode())
+
+
+class LiveSocket:
+    """A jam socket as the browser's jam.js uses it, for async tests.
+
+    It keeps ``last_seq`` and the events it applied (``applied``: seq ->
+    event, at most one per seq, in the order the client applied them), drops
+    events at or below ``last_seq`` as jam.js does (counting them in
+    ``dropped``), and, with ``auto_resume``, answers a heartbeat that is
+    ahead with ``resume`` as jam.js does. Other messages queue in ``inbox``.
+    Each applied event is tagged ``_via``: "resume" when it arrived while a
+    resume was outstanding, else "live" (pushed through the channel layer).
+    """
+
+    def __init__(self, ws: Any, *, auto_resume: bool) -> None:
+        self.ws = ws
+        self.auto_resume = auto_resume
+        self.last_seq = 0
+        self.applied: dict[int, dict[str, Any]] = {}
+        self.dropped = 0
+        self.resumes = 0
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.changed = asyncio.Event()
+        self.hello: dict[str, Any] = {}
+        self._resuming = 0  # resumes sent and not yet answered
+        self._reader: asyncio.Task[None] | None = None
+        self.closed = asyncio.Event()
+
+    @classmethod
+    async def open(
+        cls,
+        server: Server,
+        sessionid: str,
+        *,
+        slug: str = "demo",
+        auto_resume: bool = True,
+        within: float = 5.0,
+    ) -> LiveSocket:
+        from websockets.asyncio.client import connect
+
+        ws = await connect(
+            f"{server.ws_url}/ws/jams/{slug}/",
+            additional_headers={"Cookie": f"sessionid={sessionid}", "Origin": server.url},
+            open_timeout=within,
+            close_timeout=2,
+        )
+        socket = cls(ws, auto_resume=auto_resume)
+        socket._reader = asyncio.create_task(socket._read())
+        socket.hello = await socket.receive_until("hello", within=within)
+        socket.last_seq = int(socket.hello["seq"])
+        return socket
+
+    async def _read(self) -> None:
+        try:
+            async for text in self.ws:
+                message = json.loads(text)
+                kind = message.get("type")
+                if kind == "event":
+                    seq = int(message["seq"])
+                    if seq <= self.last_seq:
+                        self.dropped += 1
+                    else:
+                        self.last_seq = seq
+                        message["_via"] = "resume" if self._resuming else "live"
+                        self.applied[seq] = message
+                elif kind == "tick":
+                    if self.auto_resume and int(message["seq"]) > self.last_seq:
+                        await self.resume()
+                elif kind == "resumed":
+                    self._resuming = max(0, self._resuming - 1)
+                    self.last_seq = max(self.last_seq, int(message["seq"]))
+                    self.inbox.put_nowait(message)
+                else:
+                    if kind == "error" and message.get("client_id") is None:
+                        self._resuming = max(0, self._resuming - 1)  # a failed resume
+                    self.inbox.put_nowait(message)
+                self.changed.set()
+        except Exception:  # noqa: S110 - a dropped connection ends the reader
+            pass
+        finally:
+            self.closed.set()
+            self.changed.set()
+
+    async def send(self, **message: Any) -> None:
+        await self.ws.send(json.dumps(message))
+
+    async def resume(self, after: int | None = None) -> None:
+        self._resuming += 1
+        self.resumes += 1
+        await self.send(type="resume", after=self.last_seq if after is None else after)
+
+    async def receive_until(self, kind: str, within: float = 5.0) -> dict[str, Any]:
+        """The next queued message of this type (events are in ``applied``),
+        waiting at most ``within`` seconds."""
+        async with asyncio.timeout(within):
+            while True:
+                message = await self.inbox.get()
+                if message.get("type") == kind:
+                    return message
+                if message.get("type") == "error":
+                    raise AssertionError(f"socket error while waiting for {kind}: {message}")
+
+    async def subscribe(self, *, topic: int) -> None:
+        await self.send(type="subscribe", topic=topic)
+        await self.receive_until("subscribed")
+
+    async def post_idea(self, *, topic: int, title: str, body: str = "An idea.") -> dict[str, Any]:
+        client_id = str(uuid.uuid4())
+        await self.send(type="post", client_id=client_id, topic=topic, title=title, body=body)
+        ack = await self.receive_until("ack")
+        assert ack["client_id"] == client_id
+        return ack
+
+    async def wait_for_seqs(self, seqs: set[int], within: float) -> bool:
+        """Wait until every seq was applied; False after ``within`` seconds."""
+        deadline = asyncio.get_running_loop().time() + within
+        while not seqs <= set(self.applied):
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0 or self.closed.is_set():
+                return False
+            self.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), left)
+        return True
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.ws.close()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
