@@ -52,3 +52,8 @@ class RateLimited(DomainError):
 class TooLarge(DomainError):
     code = "too_large"
     default_message = _("That is too large.")
+
+
+class MfaRequired(DomainError):
+    code = "mfa_required"
+    default_message = _("Organizers must turn on two-factor authentication first.")

@@ -14,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.models import User
 
-from .errors import DomainError, Forbidden, LoginRequired, NotFound
+from .errors import DomainError, Forbidden, LoginRequired, MfaRequired, NotFound
 
 View = Callable[..., HttpResponse]
 
@@ -34,6 +34,9 @@ def domain_errors(view: View) -> View:
             return redirect_to_login(request.get_full_path())
         except Forbidden as exc:
             return render(request, "403.html", {"message": exc.message}, status=403)
+        except MfaRequired as exc:
+            messages.warning(request, exc.message)
+            return redirect("mfa_index")
         except DomainError as exc:
             if request.method == "POST":
                 messages.error(request, exc.message)

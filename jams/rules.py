@@ -12,7 +12,9 @@ Outcomes, in the order they are decided:
 2. an outsider acting on a visible jam: allowed only for the outsider actions
    (view the landing page, join); anything else is ``not_found``;
 3. a member whose role does not allow the action: ``forbidden``;
-4. the action is not allowed in the current stage: ``phase_closed``.
+4. the action is not allowed in the current stage: ``phase_closed``;
+5. an organizer-only action by an organizer without two-factor
+   authentication, when ``JAM_ORGANIZER_MFA`` is on: ``mfa_required``.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.utils import timezone
 
-from .errors import DomainError, Forbidden, LoginRequired, NotFound, PhaseClosed
+from .errors import DomainError, Forbidden, LoginRequired, MfaRequired, NotFound, PhaseClosed
 from .models import Role, Visibility
 from .phases import Stage
 
@@ -123,6 +126,11 @@ POLICY: dict[Action, Rule] = {
 }
 
 
+# Actions only organizers may take; with JAM_ORGANIZER_MFA on (production's
+# default) they also need two-factor authentication.
+MFA_ACTIONS = frozenset(action for action, rule in POLICY.items() if rule.roles == ORGANIZERS)
+
+
 def visible_to_outsider(visibility: str, *, authenticated: bool) -> bool:
     if visibility == Visibility.PUBLIC:
         return True
@@ -166,7 +174,15 @@ def jam_denial(
     ctx: JamContext, action: Action, *, now: datetime | None = None
 ) -> type[DomainError] | None:
     stage = ctx.state(now or timezone.now()).stage
-    return decide(action, subject=ctx.subject, visibility=ctx.jam.visibility, stage=stage)
+    denial = decide(action, subject=ctx.subject, visibility=ctx.jam.visibility, stage=stage)
+    if (
+        denial is None
+        and action in MFA_ACTIONS
+        and settings.JAM_ORGANIZER_MFA
+        and not ctx.mfa_enabled
+    ):
+        return MfaRequired
+    return denial
 
 
 def jam_require(ctx: JamContext, action: Action, *, now: datetime | None = None) -> None:

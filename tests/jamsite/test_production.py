@@ -15,11 +15,14 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "jam.example.com",
     "DATABASE_URL": "postgres://jam@db.example.com:5432/jam",
     "REDIS_URL": "redis://redis.example.com:6379/0",
+    "EMAIL_URL": "smtp+tls://jam:secret@smtp.example.com:587",
 }
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION and k != "DEBUG"}
+    clean = {
+        k: v for k, v in os.environ.items() if k not in PRODUCTION and k not in ("DEBUG", "CI")
+    }
     return subprocess.run(  # noqa: S603 - our own manage.py
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -42,6 +45,13 @@ def test_refuses_to_start_without_a_secret_key() -> None:
     result = manage("check", **env)
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def test_refuses_to_start_without_a_mail_server() -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != "EMAIL_URL"}
+    result = manage("check", **env)
+    assert result.returncode != 0
+    assert "EMAIL_URL" in result.stderr
 
 
 def test_refuses_the_in_memory_layer() -> None:
