@@ -6,15 +6,18 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from jams import selectors as jam_selectors
-from jams.responses import actor_of, domain_errors
-from jams.rules import Action, jam_check, jam_require
-from jams.selectors import JamContext
+from jams.responses import (
+    actor_of,
+    domain_errors,
+    form_errors_to_messages,
+    jam_for_request,
+    jam_render,
+)
+from jams.rules import Action, jam_check
 from jams.services import alert_send
 
 from . import selectors, services
@@ -22,43 +25,14 @@ from .forms import AlertForm, EditForm, IdeaForm, MergeForm, ReactForm, ReasonFo
 from .models import Idea, Post
 
 
-def _ctx(request: HttpRequest, slug: str, action: Action = Action.READ) -> JamContext:
-    ctx = jam_selectors.jam_context(slug=slug, user=request.user)
-    jam_require(ctx, action)
-    return ctx
-
-
-def _render(request: HttpRequest, template: str, ctx: JamContext, **extra: object) -> HttpResponse:
-    state = ctx.state()
-    return render(
-        request,
-        template,
-        {
-            "jam": ctx.jam,
-            "ctx": ctx,
-            "role": ctx.role,
-            "state": state,
-            "now": timezone.now(),
-            "can": {action.value: jam_check(ctx, action) for action in Action},
-            **extra,
-        },
-    )
-
-
 def _client_id(form: IdeaForm | ReplyForm) -> str | None:
     value = form.cleaned_data.get("client_id")
     return str(value) if value else None
 
 
-def _errors(request: HttpRequest, form: object) -> None:
-    for errors in form.errors.values():  # type: ignore[attr-defined]
-        for error in errors:
-            messages.error(request, error)
-
-
 @domain_errors
 def topic(request: HttpRequest, slug: str, topic_id: int) -> HttpResponse:
-    ctx = _ctx(request, slug)
+    ctx = jam_for_request(request, slug, Action.READ)
     topic = get_object_or_404(ctx.jam.topics.prefetch_related("facilitators"), pk=topic_id)
     form = IdeaForm(request.POST or None)
     if request.method == "POST":
@@ -73,21 +47,21 @@ def topic(request: HttpRequest, slug: str, topic_id: int) -> HttpResponse:
                 else None,
             )
             return redirect("ideas:idea", slug=slug, idea_id=written.idea_id)
-        _errors(request, form)
+        form_errors_to_messages(request, form)
     staff = jam_check(ctx, Action.MODERATE)
     ideas = selectors.ideas_for_topic(topic=topic, staff=staff)
-    return _render(request, "ideas/topic.html", ctx, topic=topic, ideas=ideas, form=form)
+    return jam_render(request, "ideas/topic.html", ctx, topic=topic, ideas=ideas, form=form)
 
 
 @domain_errors
 def idea(request: HttpRequest, slug: str, idea_id: int) -> HttpResponse:
-    ctx = _ctx(request, slug)
+    ctx = jam_for_request(request, slug, Action.READ)
     idea = get_object_or_404(
         Idea.objects.select_related("topic", "merged_into"), jam=ctx.jam, pk=idea_id
     )
     staff = jam_check(ctx, Action.MODERATE)
     if idea.hidden_at is not None and not staff:
-        return _render(request, "ideas/hidden.html", ctx, idea=idea)
+        return jam_render(request, "ideas/hidden.html", ctx, idea=idea)
     form = ReplyForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
@@ -104,9 +78,9 @@ def idea(request: HttpRequest, slug: str, idea_id: int) -> HttpResponse:
                 else None,
             )
             return redirect(f"{idea.get_absolute_url()}#post-{written.id}")
-        _errors(request, form)
+        form_errors_to_messages(request, form)
     thread = selectors.thread_for_idea(idea=idea, user_id=request.user.pk)
-    return _render(
+    return jam_render(
         request, "ideas/idea.html", ctx, idea=idea, thread=thread, staff=staff, form=form,
         merge_form=MergeForm(), reasons=ReasonForm(),
     )  # fmt: skip
@@ -115,7 +89,7 @@ def idea(request: HttpRequest, slug: str, idea_id: int) -> HttpResponse:
 @login_required
 @domain_errors
 def post_edit(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
-    ctx = _ctx(request, slug, Action.POST)
+    ctx = jam_for_request(request, slug, Action.POST)
     post = get_object_or_404(Post.objects.select_related("idea"), jam=ctx.jam, pk=post_id)
     initial = {"body": post.body, "title": post.idea.title if post.is_opening else ""}
     form = EditForm(request.POST or None, initial=initial)
@@ -128,11 +102,11 @@ def post_edit(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
         )
         messages.success(request, _("Your post is updated."))
         return redirect(post.get_absolute_url())
-    return _render(request, "ideas/edit.html", ctx, post=post, form=form)
+    return jam_render(request, "ideas/edit.html", ctx, post=post, form=form)
 
 
 def _post_for(request: HttpRequest, slug: str, post_id: int) -> Post:
-    ctx = _ctx(request, slug)
+    ctx = jam_for_request(request, slug, Action.READ)
     return get_object_or_404(Post.objects.select_related("idea", "jam"), jam=ctx.jam, pk=post_id)
 
 
@@ -145,7 +119,7 @@ def post_react(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
     if form.is_valid():
         services.reaction_set(actor=actor_of(request), post=post, value=form.cleaned_data["value"])
     else:
-        _errors(request, form)
+        form_errors_to_messages(request, form)
     return redirect(post.get_absolute_url())
 
 
@@ -184,7 +158,7 @@ def post_hide(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
 @login_required
 @domain_errors
 def idea_pin(request: HttpRequest, slug: str, idea_id: int) -> HttpResponse:
-    ctx = _ctx(request, slug)
+    ctx = jam_for_request(request, slug, Action.READ)
     idea = get_object_or_404(Idea, jam=ctx.jam, pk=idea_id)
     services.idea_pin(actor=actor_of(request), idea=idea, pinned=idea.pinned_at is None)
     return redirect(idea.get_absolute_url())
@@ -194,11 +168,11 @@ def idea_pin(request: HttpRequest, slug: str, idea_id: int) -> HttpResponse:
 @login_required
 @domain_errors
 def idea_merge(request: HttpRequest, slug: str, idea_id: int) -> HttpResponse:
-    ctx = _ctx(request, slug)
+    ctx = jam_for_request(request, slug, Action.READ)
     idea = get_object_or_404(Idea, jam=ctx.jam, pk=idea_id)
     form = MergeForm(request.POST)
     if not form.is_valid():
-        _errors(request, form)
+        form_errors_to_messages(request, form)
         return redirect(idea.get_absolute_url())
     into = get_object_or_404(Idea, jam=ctx.jam, pk=form.cleaned_data["into"])
     services.idea_merge(
@@ -211,25 +185,25 @@ def idea_merge(request: HttpRequest, slug: str, idea_id: int) -> HttpResponse:
 @login_required
 @domain_errors
 def moderation(request: HttpRequest, slug: str) -> HttpResponse:
-    ctx = _ctx(request, slug, Action.MODERATE)
+    ctx = jam_for_request(request, slug, Action.MODERATE)
     if request.method == "POST":
         post = get_object_or_404(Post, jam=ctx.jam, pk=request.POST.get("post"))
         services.flags_resolve(actor=actor_of(request), post=post)
         messages.success(request, _("Flags dismissed."))
         return redirect("ideas:moderation", slug=slug)
     queue = selectors.flag_queue(jam_id=ctx.jam.pk)
-    return _render(request, "ideas/moderation.html", ctx, queue=queue, reasons=ReasonForm())
+    return jam_render(request, "ideas/moderation.html", ctx, queue=queue, reasons=ReasonForm())
 
 
 @require_POST
 @login_required
 @domain_errors
 def alert(request: HttpRequest, slug: str) -> HttpResponse:
-    ctx = _ctx(request, slug, Action.ALERT)
+    ctx = jam_for_request(request, slug, Action.ALERT)
     form = AlertForm(request.POST)
     if form.is_valid():
         alert_send(actor=actor_of(request), jam=ctx.jam, text=form.cleaned_data["text"])
         messages.success(request, _("Alert sent."))
     else:
-        _errors(request, form)
+        form_errors_to_messages(request, form)
     return redirect(request.POST.get("next") or ctx.jam.get_absolute_url())

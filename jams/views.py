@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import zoneinfo
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -24,30 +23,15 @@ from .forms import (
     TransitionForm,
 )
 from .models import Membership, Phase, Role, Topic
-from .responses import actor_of, domain_errors
-from .rules import Action, jam_check, jam_require
+from .responses import (
+    actor_of,
+    domain_errors,
+    form_errors_to_messages,
+    jam_for_request,
+    jam_render,
+)
+from .rules import Action
 from .selectors import JamContext
-
-
-def _ctx(request: HttpRequest, slug: str, action: Action) -> JamContext:
-    ctx = selectors.jam_context(slug=slug, user=request.user)
-    jam_require(ctx, action)
-    return ctx
-
-
-def _page(request: HttpRequest, template: str, ctx: JamContext, **extra: Any) -> HttpResponse:
-    state = ctx.state()
-    context = {
-        "jam": ctx.jam,
-        "ctx": ctx,
-        "role": ctx.role,
-        "state": state,
-        "phase_payload": selectors.phase_payload(state),
-        "can": {action.value: jam_check(ctx, action) for action in Action},
-        "now": timezone.now(),
-        **extra,
-    }
-    return render(request, template, context)
 
 
 def jam_list(request: HttpRequest) -> HttpResponse:
@@ -71,10 +55,10 @@ def jam_create(request: HttpRequest) -> HttpResponse:
 
 @domain_errors
 def jam_home(request: HttpRequest, slug: str) -> HttpResponse:
-    ctx = _ctx(request, slug, Action.VIEW_JAM)
+    ctx = jam_for_request(request, slug, Action.VIEW_JAM)
     if not ctx.is_member:
-        return _page(request, "jams/landing.html", ctx)
-    return _page(request, "jams/home.html", ctx, topics=selectors.topics_for_jam(jam=ctx.jam))
+        return jam_render(request, "jams/landing.html", ctx)
+    return jam_render(request, "jams/home.html", ctx, topics=selectors.topics_for_jam(jam=ctx.jam))
 
 
 @require_POST
@@ -91,7 +75,7 @@ def jam_join(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @domain_errors
 def jam_leave(request: HttpRequest, slug: str) -> HttpResponse:
-    ctx = _ctx(request, slug, Action.READ)
+    ctx = jam_for_request(request, slug, Action.READ)
     membership = Membership.objects.get(jam=ctx.jam, user=actor_of(request))
     services.membership_remove(actor=actor_of(request), membership=membership)
     messages.success(request, _("You have left %(jam)s.") % {"jam": ctx.jam.title})
@@ -104,7 +88,7 @@ def jam_leave(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @domain_errors
 def console(request: HttpRequest, slug: str) -> HttpResponse:
-    ctx = _ctx(request, slug, Action.MANAGE_JAM)
+    ctx = jam_for_request(request, slug, Action.MANAGE_JAM)
     jam = ctx.jam
     edit_form = JamEditForm(request.POST or None, instance=jam, prefix="jam")
     if request.method == "POST" and edit_form.is_valid():
@@ -115,7 +99,7 @@ def console(request: HttpRequest, slug: str) -> HttpResponse:
         messages.success(request, _("Jam saved."))
         return redirect("jams:console", slug=jam.slug)
     jam.refresh_from_db()
-    return _page(
+    return jam_render(
         request,
         "jams/console.html",
         ctx,
@@ -136,20 +120,20 @@ def _facilitator_choices(ctx: JamContext) -> list[tuple[int, str]]:
 @login_required
 @domain_errors
 def phase_add(request: HttpRequest, slug: str) -> HttpResponse:
-    ctx = _ctx(request, slug, Action.MANAGE_JAM)
+    ctx = jam_for_request(request, slug, Action.MANAGE_JAM)
     form = PhaseForm(request.POST, time_zone=ctx.jam.time_zone, prefix="phase")
     if form.is_valid():
         services.phase_add(actor=actor_of(request), jam=ctx.jam, **form.cleaned_data)
         messages.success(request, _("Phase added."))
     else:
-        _form_errors(request, form)
+        form_errors_to_messages(request, form)
     return redirect("jams:console", slug=slug)
 
 
 @login_required
 @domain_errors
 def phase_edit(request: HttpRequest, slug: str, phase_id: int) -> HttpResponse:
-    ctx = _ctx(request, slug, Action.MANAGE_JAM)
+    ctx = jam_for_request(request, slug, Action.MANAGE_JAM)
     phase = get_object_or_404(Phase, jam=ctx.jam, pk=phase_id)
     tz = ctx.jam.time_zone
     initial = {
@@ -176,7 +160,7 @@ def phase_edit(request: HttpRequest, slug: str, phase_id: int) -> HttpResponse:
             )
             messages.success(request, _("Phase rescheduled."))
             return redirect("jams:console", slug=slug)
-    return _page(request, "jams/phase_edit.html", ctx, form=form, phase=phase)
+    return jam_render(request, "jams/phase_edit.html", ctx, form=form, phase=phase)
 
 
 @require_POST
@@ -186,7 +170,7 @@ def transition(request: HttpRequest, slug: str) -> HttpResponse:
     ctx = selectors.jam_context(slug=slug, user=request.user)
     form = TransitionForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        form_errors_to_messages(request, form)
         return redirect("jams:console", slug=slug)
     services.jam_transition(
         actor=actor_of(request),
@@ -204,7 +188,7 @@ def transition(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @domain_errors
 def topic_add(request: HttpRequest, slug: str) -> HttpResponse:
-    ctx = _ctx(request, slug, Action.MANAGE_JAM)
+    ctx = jam_for_request(request, slug, Action.MANAGE_JAM)
     form = TopicForm(request.POST, facilitator_choices=_facilitator_choices(ctx), prefix="topic")
     if form.is_valid():
         services.topic_create(
@@ -216,14 +200,14 @@ def topic_add(request: HttpRequest, slug: str) -> HttpResponse:
         )
         messages.success(request, _("Topic added."))
     else:
-        _form_errors(request, form)
+        form_errors_to_messages(request, form)
     return redirect("jams:console", slug=slug)
 
 
 @login_required
 @domain_errors
 def topic_edit(request: HttpRequest, slug: str, topic_id: int) -> HttpResponse:
-    ctx = _ctx(request, slug, Action.MANAGE_JAM)
+    ctx = jam_for_request(request, slug, Action.MANAGE_JAM)
     topic = get_object_or_404(Topic, jam=ctx.jam, pk=topic_id)
     initial = {"facilitators": list(topic.facilitators.values_list("id", flat=True))}
     form = TopicForm(
@@ -242,14 +226,7 @@ def topic_edit(request: HttpRequest, slug: str, topic_id: int) -> HttpResponse:
         )
         messages.success(request, _("Topic saved."))
         return redirect("jams:console", slug=slug)
-    return _page(request, "jams/topic_edit.html", ctx, form=form, topic=topic)
-
-
-def _form_errors(request: HttpRequest, form: Any) -> None:
-    for field, errors in form.errors.items():
-        label = form.fields[field].label if field in form.fields else ""
-        for error in errors:
-            messages.error(request, f"{label}: {error}" if label else str(error))
+    return jam_render(request, "jams/topic_edit.html", ctx, form=form, topic=topic)
 
 
 # --- Members -----------------------------------------------------------------
@@ -258,7 +235,7 @@ def _form_errors(request: HttpRequest, form: Any) -> None:
 @login_required
 @domain_errors
 def members(request: HttpRequest, slug: str) -> HttpResponse:
-    ctx = _ctx(request, slug, Action.MANAGE_MEMBERS)
+    ctx = jam_for_request(request, slug, Action.MANAGE_MEMBERS)
     form = InvitationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.invitation_create(actor=actor_of(request), jam=ctx.jam, **form.cleaned_data)
@@ -266,7 +243,7 @@ def members(request: HttpRequest, slug: str) -> HttpResponse:
             request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]}
         )
         return redirect("jams:members", slug=slug)
-    return _page(
+    return jam_render(
         request,
         "jams/members.html",
         ctx,
@@ -282,7 +259,7 @@ def members(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @domain_errors
 def invitation_link_create(request: HttpRequest, slug: str) -> HttpResponse:
-    ctx = _ctx(request, slug, Action.MANAGE_MEMBERS)
+    ctx = jam_for_request(request, slug, Action.MANAGE_MEMBERS)
     services.invitation_create(actor=actor_of(request), jam=ctx.jam)
     messages.success(request, _("A new invitation link is ready to share."))
     return redirect("jams:members", slug=slug)
@@ -292,7 +269,7 @@ def invitation_link_create(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @domain_errors
 def invitation_revoke(request: HttpRequest, slug: str, invitation_id: int) -> HttpResponse:
-    ctx = _ctx(request, slug, Action.MANAGE_MEMBERS)
+    ctx = jam_for_request(request, slug, Action.MANAGE_MEMBERS)
     invitation = get_object_or_404(ctx.jam.invitations, pk=invitation_id)
     services.invitation_revoke(actor=actor_of(request), invitation=invitation)
     messages.success(request, _("Invitation revoked."))
@@ -303,7 +280,7 @@ def invitation_revoke(request: HttpRequest, slug: str, invitation_id: int) -> Ht
 @login_required
 @domain_errors
 def member_role(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
-    ctx = _ctx(request, slug, Action.MANAGE_MEMBERS)
+    ctx = jam_for_request(request, slug, Action.MANAGE_MEMBERS)
     membership = get_object_or_404(ctx.jam.memberships, pk=membership_id)
     form = RoleForm(request.POST)
     if form.is_valid():
@@ -312,7 +289,7 @@ def member_role(request: HttpRequest, slug: str, membership_id: int) -> HttpResp
         )
         messages.success(request, _("Role changed."))
     else:
-        _form_errors(request, form)
+        form_errors_to_messages(request, form)
     return redirect("jams:members", slug=slug)
 
 
@@ -320,7 +297,7 @@ def member_role(request: HttpRequest, slug: str, membership_id: int) -> HttpResp
 @login_required
 @domain_errors
 def member_remove(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
-    ctx = _ctx(request, slug, Action.MANAGE_MEMBERS)
+    ctx = jam_for_request(request, slug, Action.MANAGE_MEMBERS)
     membership = get_object_or_404(ctx.jam.memberships, pk=membership_id)
     services.membership_remove(
         actor=actor_of(request), membership=membership, reason=request.POST.get("reason", "")

@@ -9,14 +9,18 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ideas.models import Idea
-from jams import selectors as jam_selectors
-from jams.responses import actor_of, domain_errors
+from jams.responses import (
+    actor_of,
+    domain_errors,
+    form_errors_to_messages,
+    jam_for_request,
+    jam_render,
+)
 from jams.rules import RESULTS_READY, Action, jam_check, jam_require
 from jams.selectors import JamContext
 
@@ -26,38 +30,10 @@ from .methods import method_statement
 from .models import Method, ResultsVisibility, VotingRound
 
 
-def _ctx(request: HttpRequest, slug: str, action: Action) -> JamContext:
-    ctx = jam_selectors.jam_context(slug=slug, user=request.user)
-    jam_require(ctx, action)
-    return ctx
-
-
-def _render(request: HttpRequest, template: str, ctx: JamContext, **extra: object) -> HttpResponse:
-    return render(
-        request,
-        template,
-        {
-            "jam": ctx.jam,
-            "ctx": ctx,
-            "role": ctx.role,
-            "state": ctx.state(),
-            "now": timezone.now(),
-            "can": {action.value: jam_check(ctx, action) for action in Action},
-            **extra,
-        },
-    )
-
-
-def _errors(request: HttpRequest, form: object) -> None:
-    for errors in form.errors.values():  # type: ignore[attr-defined]
-        for error in errors:
-            messages.error(request, error)
-
-
 @login_required
 @domain_errors
 def index(request: HttpRequest, slug: str) -> HttpResponse:
-    ctx = _ctx(request, slug, Action.READ)
+    ctx = jam_for_request(request, slug, Action.READ)
     form = RoundForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
@@ -71,23 +47,23 @@ def index(request: HttpRequest, slug: str) -> HttpResponse:
             )
             messages.success(request, _("Round created. Put ideas on its ballot next."))
             return redirect("voting:ballot", slug=slug, round_id=voting_round.pk)
-        _errors(request, form)
+        form_errors_to_messages(request, form)
     rounds = selectors.rounds_for_jam(jam=ctx.jam)
-    return _render(request, "voting/index.html", ctx, rounds=rounds, form=form)
+    return jam_render(request, "voting/index.html", ctx, rounds=rounds, form=form)
 
 
 @login_required
 @domain_errors
 def ballot_edit(request: HttpRequest, slug: str, round_id: int) -> HttpResponse:
     """The organizer's ballot: add and remove ideas, shortlist in bulk."""
-    ctx = _ctx(request, slug, Action.MANAGE_JAM)
+    ctx = jam_for_request(request, slug, Action.MANAGE_JAM)
     voting_round = selectors.round_in_jam(jam=ctx.jam, round_id=round_id)
     if request.method == "POST":
         _ballot_post(request, ctx, voting_round)
         return redirect("voting:ballot", slug=slug, round_id=round_id)
     ideas = selectors.ballot_ideas(round=voting_round)
     candidates = selectors.shortlist_candidates(jam=ctx.jam, exclude=[i.pk for i in ideas])
-    return _render(
+    return jam_render(
         request,
         "voting/ballot.html",
         ctx,
@@ -104,7 +80,7 @@ def _ballot_post(request: HttpRequest, ctx: JamContext, voting_round: VotingRoun
     if "shortlist" in request.POST:
         shortlist = ShortlistForm(request.POST)
         if not shortlist.is_valid():
-            _errors(request, shortlist)
+            form_errors_to_messages(request, shortlist)
             return
         added = services.shortlist_top(
             actor=actor,
@@ -116,7 +92,7 @@ def _ballot_post(request: HttpRequest, ctx: JamContext, voting_round: VotingRoun
         return
     pick = IdeaPickForm(request.POST)
     if not pick.is_valid():
-        _errors(request, pick)
+        form_errors_to_messages(request, pick)
         return
     idea = get_object_or_404(Idea, jam=ctx.jam, pk=pick.cleaned_data["idea"])
     if pick.cleaned_data["remove"]:
@@ -131,7 +107,7 @@ def _ballot_post(request: HttpRequest, ctx: JamContext, voting_round: VotingRoun
 @domain_errors
 def round_vote(request: HttpRequest, slug: str, round_id: int) -> HttpResponse:
     """The voter's page: their own ballot, the form, the turnout."""
-    ctx = _ctx(request, slug, Action.READ)
+    ctx = jam_for_request(request, slug, Action.READ)
     voting_round = selectors.round_in_jam(jam=ctx.jam, round_id=round_id)
     actor = actor_of(request)
     ideas = selectors.ballot_ideas(round=voting_round)
@@ -152,7 +128,7 @@ def round_vote(request: HttpRequest, slug: str, round_id: int) -> HttpResponse:
                     request, _("Your vote is saved. You can change it until voting closes.")
                 )
                 return redirect(voting_round.get_absolute_url())
-            _errors(request, form)
+            form_errors_to_messages(request, form)
     can_vote = jam_check(ctx, Action.VOTE)
     pair = None
     if voting_round.method == Method.PAIRWISE and can_vote:
@@ -164,7 +140,7 @@ def round_vote(request: HttpRequest, slug: str, round_id: int) -> HttpResponse:
         if live and voting_round.method != Method.PAIRWISE
         else {}
     )
-    return _render(
+    return jam_render(
         request,
         "voting/round.html",
         ctx,
@@ -188,7 +164,7 @@ def round_vote(request: HttpRequest, slug: str, round_id: int) -> HttpResponse:
 @login_required
 @domain_errors
 def pair_judge(request: HttpRequest, slug: str, round_id: int) -> HttpResponse:
-    ctx = _ctx(request, slug, Action.READ)
+    ctx = jam_for_request(request, slug, Action.READ)
     voting_round = selectors.round_in_jam(jam=ctx.jam, round_id=round_id)
     form = PairForm(request.POST)
     if form.is_valid():
@@ -200,7 +176,7 @@ def pair_judge(request: HttpRequest, slug: str, round_id: int) -> HttpResponse:
             outcome=form.cleaned_data["choice"],
         )
     else:
-        _errors(request, form)
+        form_errors_to_messages(request, form)
     return redirect(voting_round.get_absolute_url())
 
 
@@ -208,11 +184,11 @@ def pair_judge(request: HttpRequest, slug: str, round_id: int) -> HttpResponse:
 @domain_errors
 def results(request: HttpRequest, slug: str, round_id: int) -> HttpResponse:
     """The stored ranking; computed here the first time it is asked for."""
-    ctx = _ctx(request, slug, Action.READ)
+    ctx = jam_for_request(request, slug, Action.READ)
     voting_round = selectors.round_in_jam(jam=ctx.jam, round_id=round_id)
     jam_require(ctx, Action.READ_REPORT)
     view = selectors.ranking_for_round(round=voting_round)
     if view is None:
         services.ranking_compute(round=voting_round)
         view = selectors.ranking_for_round(round=voting_round)
-    return _render(request, "voting/results.html", ctx, round=voting_round, ranking=view)
+    return jam_render(request, "voting/results.html", ctx, round=voting_round, ranking=view)
