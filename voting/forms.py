@@ -41,7 +41,11 @@ class RoundForm(forms.Form):
 class ShortlistForm(forms.Form):
     by = forms.ChoiceField(
         label=_("Most"),
-        choices=[(SHORTLIST_ORDERS[0], _("discussed")), (SHORTLIST_ORDERS[1], _("agreed"))],
+        choices=[
+            (SHORTLIST_ORDERS[0], _("discussed")),
+            (SHORTLIST_ORDERS[1], _("agreed")),
+            (SHORTLIST_ORDERS[2], _("discussed in each theme (one per theme)")),
+        ],
     )
     n = forms.IntegerField(label=_("How many"), min_value=1, max_value=MAX_BALLOT_IDEAS, initial=10)
 

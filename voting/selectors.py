@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from accounts.models import User
 
-SHORTLIST_ORDERS: Final = ("discussed", "agreed")
+SHORTLIST_ORDERS: Final = ("discussed", "agreed", "themes")
 
 
 def rounds_for_jam(*, jam: Jam) -> list[VotingRound]:
@@ -157,11 +157,37 @@ def shortlist_candidates(
         posts[owner] = n
         agrees[owner] = agree or 0
     candidates = [Candidate(idea=ideas[pk], posts=posts[pk], agrees=agrees[pk]) for pk in ideas]
+    if by == "themes":
+        return _one_per_theme(jam, candidates, limit)
     if by == "agreed":
         candidates.sort(key=lambda c: (-c.agrees, -c.posts, c.idea.pk))
     else:
         candidates.sort(key=lambda c: (-c.posts, -c.agrees, c.idea.pk))
     return candidates if limit is None else candidates[:limit]
+
+
+def _one_per_theme(jam: Jam, candidates: list[Candidate], limit: int | None) -> list[Candidate]:
+    """The most discussed idea of each theme of the latest analysis (the theme
+    of an idea is its opening post's), largest themes first."""
+    from analysis.models import PostTheme
+    from analysis.selectors import run_latest_done
+
+    run = run_latest_done(jam=jam)
+    if run is None:
+        return []
+    theme_of = dict(
+        PostTheme.objects.filter(
+            run=run, post__parent__isnull=True, post__idea_id__in=[c.idea.pk for c in candidates]
+        ).values_list("post__idea_id", "theme_id")
+    )
+    size = dict(run.themes.values_list("id", "size"))
+    best: dict[int, Candidate] = {}
+    for candidate in sorted(candidates, key=lambda c: (-c.posts, -c.agrees, c.idea.pk)):
+        theme = theme_of.get(candidate.idea.pk)
+        if theme is not None and theme not in best:
+            best[theme] = candidate
+    ordered = [best[t] for t in sorted(best, key=lambda t: (-size.get(t, 0), t))]
+    return ordered if limit is None else ordered[:limit]
 
 
 def _survivor() -> Any:

@@ -195,7 +195,7 @@ def shortlist_top(
 ) -> list[int]:
     """Add the ``n`` most discussed or most agreed eligible ideas; returns the ids added."""
     if by not in selectors.SHORTLIST_ORDERS:
-        raise Invalid(_("Shortlist by “discussed” or “agreed”."))
+        raise Invalid(_("Shortlist by “discussed”, “agreed” or “themes”."))
     if not 1 <= n <= MAX_BALLOT_IDEAS:
         raise Invalid(_("Shortlist 1 to %(n)d ideas.") % {"n": MAX_BALLOT_IDEAS})
     jam = round.jam

@@ -597,3 +597,28 @@ def test_ranking_of_an_empty_round(jam) -> None:
     empty = round_with_ballot(jam, [], method="pairwise")
     result = services.ranking_compute(round=empty, now=after_voting())
     assert (result.ballots, result.entries, result.ideas.count()) == (0, 0, 0)
+
+
+def test_shortlist_one_representative_per_theme(curation) -> None:
+    from analysis.models import AnalysisRun, PostTheme, RunStatus, Theme
+    from ideas.models import Post
+
+    jam, organizer, voting_round = curation
+    transport = [idea_in(jam, title=f"Transport {n}", replies=n) for n in (1, 4, 2)]
+    health = [idea_in(jam, title=f"Health {n}", replies=n) for n in (3, 0)]
+    unthemed = idea_in(jam, title="No theme", replies=9)
+    run = AnalysisRun.objects.create(jam=jam, status=RunStatus.DONE)
+    themes = {
+        "transport": Theme.objects.create(run=run, number=0, label="transport", size=7),
+        "health": Theme.objects.create(run=run, number=1, label="health", size=3),
+    }
+    for name, ideas in (("transport", transport), ("health", health)):
+        for idea in ideas:
+            opening = Post.objects.get(idea=idea, parent__isnull=True)
+            PostTheme.objects.create(run=run, post=opening, theme=themes[name])
+
+    added = services.shortlist_top(actor=organizer, round=voting_round, by="themes", n=5)
+    # The most discussed idea of each theme, the larger theme first; an idea
+    # in no theme is not a theme's representative.
+    assert added == [transport[1].pk, health[0].pk]
+    assert unthemed.pk not in added
