@@ -6,6 +6,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
@@ -191,7 +192,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  participant1..{len(extra)}@example.com  password: {password}")
 
     def _accounts(self, password: str) -> None:
-        self.stdout.write("Sign in at http://127.0.0.1:8000/accounts/login/ as:")
+        self.stdout.write(f"Sign in at {settings.JAM_SITE_URL.rstrip('/')}/accounts/login/ as:")
         for email, _name, role in PEOPLE:
             self.stdout.write(f"  {email:28} ({role})  password: {password}")
 
