@@ -1,0 +1,107 @@
+"""Every main page passes axe-core's WCAG 2 A and AA rules in headless
+Chromium, signed in as the demo organizer (who sees the most controls).
+
+axe-core comes from npm (package.json; `npm ci` in .ci/run). Without it the
+test skips, except in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.servers import Deployment, Server
+
+from .conftest import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PAGES = [
+    "/",
+    "/jams/demo/",
+    "/jams/demo/console/",
+    "/jams/demo/members/",
+    "/jams/demo/voting/",
+    "/jams/demo/analysis/",
+    "/jams/demo/pulse/",
+    "/jams/demo/wall/",
+    "/jams/demo/people/",
+    "/jams/demo/help/radar/",
+    "/jams/demo/guidelines/",
+    "/jams/demo/sessions/",
+    "/notifications/",
+    "/me/",
+]
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {runOnly: ["wcag2a", "wcag2aa"]});
+  return result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 3).map(n => n.target.join(" ")),
+  }));
+}"""
+
+
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    if not AXE.exists():
+        if os.environ.get("CI"):
+            pytest.fail("axe-core is missing: run `npm ci`")
+        pytest.skip("axe-core not installed (npm ci)")
+    return AXE.read_text()
+
+
+@pytest.fixture(scope="module")
+def server(deployment: Deployment) -> Iterator[Server]:
+    server = deployment.server("daphne", name="daphne-a11y")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def page(server: Server) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS
+        )
+        # axe is injected as a script tag, which the site's CSP (rightly) refuses.
+        context = browser.new_context(bypass_csp=True)
+        page = context.new_page()
+        page.goto(f"{server.url}/accounts/login/")
+        page.fill("input[name=login]", "organizer@example.com")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("main button[type=submit]")
+        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+        yield page
+        browser.close()
+
+
+def test_the_sign_in_page_is_accessible(server: Server, axe_source: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS
+        )
+        page = browser.new_context(bypass_csp=True).new_page()
+        page.goto(f"{server.url}/accounts/login/")
+        page.add_script_tag(content=axe_source)
+        assert page.evaluate(AXE_RUN) == []
+        browser.close()
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_is_accessible(page: Any, server: Server, axe_source: str, path: str) -> None:
+    response = page.goto(f"{server.url}{path}")
+    assert response is not None
+    assert response.status == 200
+    page.add_script_tag(content=axe_source)
+    assert page.evaluate(AXE_RUN) == []
