@@ -24,6 +24,21 @@ class ProfileForm(forms.ModelForm[User]):
         fields = ["name", "language", "time_zone"]
 
 
+class PublicProfileForm(forms.ModelForm[User]):
+    """The public profile (saved by community.services.profile_update)."""
+
+    class Meta:
+        model = User
+        fields = ["job_title", "organization_unit", "location", "expertise"]
+        help_texts = {"expertise": _("Comma-separated, e.g. urban planning, data science.")}
+
+
+class PhotoForm(forms.Form):
+    photo = forms.FileField(
+        label=_("Photo"), help_text=_("JPEG, PNG or WebP, up to 5 MB; shown square, 256 px.")
+    )
+
+
 class DeleteAccountForm(forms.Form):
     password = forms.CharField(label=_("Your password"), widget=forms.PasswordInput)
 

@@ -12,6 +12,20 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+TAG_MAX_LENGTH = 40
+TAGS_MAX = 12
+
+
+def tags_normalize(value: str) -> str:
+    """Expertise tags as one canonical string: lower case, single spaces,
+    comma-separated, without duplicates, in the order first given."""
+    seen: list[str] = []
+    for raw in value.replace(";", ",").split(","):
+        tag = " ".join(raw.split()).lower()[:TAG_MAX_LENGTH]
+        if tag and tag not in seen:
+            seen.append(tag)
+    return ", ".join(seen[:TAGS_MAX])
+
 
 def validate_time_zone(value: str) -> None:
     if value and value not in zoneinfo.available_timezones():
@@ -50,6 +64,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     time_zone = models.CharField(
         _("time zone"), max_length=64, blank=True, validators=[validate_time_zone]
     )
+    # The public profile members of a shared jam see (community directory).
+    # The photo is stored re-encoded (accounts.services.user_photo_set); without
+    # one the avatar shows the initials.
+    photo = models.ImageField(_("photo"), upload_to="photos/", blank=True)
+    job_title = models.CharField(_("role"), max_length=120, blank=True)
+    organization_unit = models.CharField(_("organization unit"), max_length=120, blank=True)
+    location = models.CharField(_("location"), max_length=120, blank=True)
+    # Normalized by tags_normalize: "data science, urban planning".
+    expertise = models.CharField(_("expertise"), max_length=600, blank=True)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -71,6 +94,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def display_name(self) -> str:
         return self.name or self.email.split("@", 1)[0]
+
+    @property
+    def initials(self) -> str:
+        words = self.display_name.replace(".", " ").split()
+        return "".join(w[0] for w in words[:2]).upper() or "?"
+
+    @property
+    def expertise_tags(self) -> list[str]:
+        return [t for t in self.expertise.split(", ") if t]
 
     def get_full_name(self) -> str:
         return self.display_name

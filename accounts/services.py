@@ -1,9 +1,16 @@
 from __future__ import annotations
 
-from django.conf import settings
-from django.db import transaction
+import secrets
+from io import BytesIO
 
-from jams.errors import Invalid
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils.translation import gettext as _
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from jams.errors import Invalid, TooLarge
 
 from .models import User
 
@@ -35,9 +42,51 @@ def account_delete(*, user: User) -> None:
     from jams.services import audit_append
 
     pseudonym = f"deleted member {user.pk}"
+    photo = user.photo.name if user.photo else ""
+    storage = user.photo.storage
     with transaction.atomic():
         AuditEntry.objects.filter(actor=user).update(actor_label=pseudonym)
         audit_append(jam=None, actor=None, action="account.deleted", target=pseudonym)
         user_id = user.pk
         user.delete()
         user_signal(user_id=user_id)  # open sockets re-check and close
+        if photo:
+            transaction.on_commit(lambda: storage.delete(photo))
+
+
+PHOTO_MAX_BYTES = 5 * 1024 * 1024
+PHOTO_SIZE = 256
+# Decompression bombs: refuse images of more than 40 megapixels.
+PHOTO_MAX_PIXELS = 40_000_000
+
+
+def user_photo_set(*, user: User, upload: UploadedFile) -> User:
+    """Store a profile photo: decoded and re-encoded by Pillow (whatever the
+    upload claimed to be), turned upright, cropped to a centred square,
+    256 px, JPEG, without its metadata (no camera or location data)."""
+    if upload.size is not None and upload.size > PHOTO_MAX_BYTES:
+        raise TooLarge(_("A photo may be at most 5 MB."))
+    try:
+        with Image.open(upload) as image:
+            if image.width * image.height > PHOTO_MAX_PIXELS:
+                raise TooLarge(_("That image is too large."))
+            square = ImageOps.fit(
+                ImageOps.exif_transpose(image).convert("RGB"), (PHOTO_SIZE, PHOTO_SIZE)
+            )
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise Invalid(_("That file is not an image we can read.")) from exc
+    buffer = BytesIO()
+    square.save(buffer, format="JPEG", quality=85, optimize=True)
+    old = user.photo.name if user.photo else ""
+    user.photo.save(f"{secrets.token_hex(16)}.jpg", ContentFile(buffer.getvalue()), save=False)
+    user.save(update_fields=["photo"])
+    if old:
+        user.photo.storage.delete(old)
+    return user
+
+
+def user_photo_remove(*, user: User) -> User:
+    if user.photo:
+        user.photo.delete(save=False)
+        user.save(update_fields=["photo"])
+    return user

@@ -15,11 +15,17 @@ from django.utils.translation import check_for_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from jams.responses import actor_of
+from jams.responses import actor_of, domain_errors, form_errors_to_messages
 
-from .forms import DeleteAccountForm, ProfileForm
+from .forms import DeleteAccountForm, PhotoForm, ProfileForm, PublicProfileForm
 from .selectors import account_data
-from .services import account_delete, user_language_set, user_profile_update
+from .services import (
+    account_delete,
+    user_language_set,
+    user_photo_remove,
+    user_photo_set,
+    user_profile_update,
+)
 
 
 @require_POST
@@ -52,7 +58,33 @@ def profile(request: HttpRequest) -> HttpResponse:
         user_profile_update(user=user, **form.cleaned_data)
         messages.success(request, _("Your settings are saved."))
         return redirect("accounts:profile")
-    return render(request, "accounts/profile.html", {"form": form})
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "form": form,
+            "public_profile_form": PublicProfileForm(instance=user),
+            "photo_form": PhotoForm(),
+        },
+    )
+
+
+@require_POST
+@login_required
+@domain_errors
+def photo(request: HttpRequest) -> HttpResponse:
+    user = actor_of(request)
+    if "remove" in request.POST:
+        user_photo_remove(user=user)
+        messages.success(request, _("Your photo is removed."))
+        return redirect("accounts:profile")
+    form = PhotoForm(request.POST, request.FILES)
+    if form.is_valid():
+        user_photo_set(user=user, upload=form.cleaned_data["photo"])
+        messages.success(request, _("Your photo is saved."))
+    else:
+        form_errors_to_messages(request, form)
+    return redirect("accounts:profile")
 
 
 @login_required

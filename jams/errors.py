@@ -57,3 +57,10 @@ class TooLarge(DomainError):
 class MfaRequired(DomainError):
     code = "mfa_required"
     default_message = _("Organizers must turn on two-factor authentication first.")
+
+
+class GuidelinesRequired(DomainError):
+    """The jam has participation guidelines the member has not accepted yet."""
+
+    code = "guidelines_required"
+    default_message = _("Please read and accept the jam's guidelines before you post.")

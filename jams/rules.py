@@ -60,6 +60,14 @@ class Action(StrEnum):
     VIEW_PULSE = "view_pulse"
     READ_REPORT = "read_report"
     EXPORT_REPORT = "export_report"
+    # Community (community/): the wall, the help radar, hosted sessions,
+    # guidelines, the member directory.
+    VIEW_WALL = "view_wall"
+    HELP_RADAR = "help_radar"  # the help queue, claims, shifts and hand-off notes
+    MANAGE_SESSIONS = "manage_sessions"
+    MANAGE_GUIDELINES = "manage_guidelines"  # guidelines text, help topic, radar settings
+    ASK_SESSION_QUESTION = "ask_session_question"
+    VIEW_DIRECTORY = "view_directory"
 
 
 class Outsider(StrEnum):
@@ -123,6 +131,12 @@ POLICY: dict[Action, Rule] = {
         ),
     ),
     Action.EXPORT_REPORT: Rule(frozenset({Role.ORGANIZER, Role.EXECUTIVE}), RESULTS_READY),
+    Action.VIEW_WALL: Rule(MEMBERS, EVERY_STAGE),
+    Action.HELP_RADAR: Rule(STAFF, EVERY_STAGE),
+    Action.MANAGE_SESSIONS: Rule(ORGANIZERS, EVERY_STAGE),
+    Action.MANAGE_GUIDELINES: Rule(ORGANIZERS, EVERY_STAGE),
+    Action.ASK_SESSION_QUESTION: Rule(MEMBERS, frozenset({Stage.DISCUSSION})),
+    Action.VIEW_DIRECTORY: Rule(MEMBERS, EVERY_STAGE),
 }
 
 

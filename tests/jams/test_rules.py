@@ -43,6 +43,12 @@ EXPECTED: dict[Action, dict[Role, set[Stage]]] = {
         E: {S.CLOSED, S.PUBLISHED},
     },
     Action.EXPORT_REPORT: {ORG: {S.CLOSED, S.PUBLISHED}, E: {S.CLOSED, S.PUBLISHED}},
+    Action.VIEW_WALL: {r: set(Stage) for r in ALL_ROLES},
+    Action.HELP_RADAR: {F: set(Stage), ORG: set(Stage)},
+    Action.MANAGE_SESSIONS: {ORG: set(Stage)},
+    Action.MANAGE_GUIDELINES: {ORG: set(Stage)},
+    Action.ASK_SESSION_QUESTION: {r: {S.DISCUSSION} for r in ALL_ROLES},
+    Action.VIEW_DIRECTORY: {r: set(Stage) for r in ALL_ROLES},
 }
 
 
