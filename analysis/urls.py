@@ -15,4 +15,11 @@ urlpatterns = [
     ),
     path("jams/<slug:slug>/analysis/themes/<int:theme_id>/split/", views.theme_split, name="split"),
     path("jams/<slug:slug>/pulse/", views.pulse, name="pulse"),
+    path("jams/<slug:slug>/report/", views.report, name="report"),
+    path("jams/<slug:slug>/report/publish/", views.report_publish, name="report_publish"),
+    path(
+        "jams/<slug:slug>/report/download/<str:fmt>/",
+        views.report_download,
+        name="report_download",
+    ),
 ]

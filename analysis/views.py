@@ -5,58 +5,35 @@ Views only queue analyses (``analysis_request``); a worker runs them.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from jams import selectors as jam_selectors
-from jams.responses import actor_of, domain_errors
-from jams.rules import Action, jam_check, jam_require
+from jams import services as jam_services
+from jams.phases import Transition
+from jams.responses import (
+    actor_of,
+    domain_errors,
+    form_errors_to_messages,
+    jam_for_request,
+    jam_render,
+)
+from jams.rules import Action
 from jams.selectors import JamContext
 
 from . import charts, selectors, services
+from . import report as report_data
 from .forms import MergeForm, RenameForm
 from .models import Theme
-
-
-def _ctx(request: HttpRequest, slug: str, action: Action) -> JamContext:
-    ctx = jam_selectors.jam_context(slug=slug, user=request.user)
-    jam_require(ctx, action)
-    return ctx
-
-
-def _render(request: HttpRequest, template: str, ctx: JamContext, **extra: Any) -> HttpResponse:
-    return render(
-        request,
-        template,
-        {
-            "jam": ctx.jam,
-            "ctx": ctx,
-            "role": ctx.role,
-            "state": ctx.state(),
-            "now": timezone.now(),
-            "can": {action.value: jam_check(ctx, action) for action in Action},
-            **extra,
-        },
-    )
-
-
-def _errors(request: HttpRequest, form: Any) -> None:
-    for errors in form.errors.values():
-        for error in errors:
-            messages.error(request, error)
 
 
 @login_required
 @domain_errors
 def analysis(request: HttpRequest, slug: str) -> HttpResponse:
-    ctx = _ctx(request, slug, Action.VIEW_PULSE)
+    ctx = jam_for_request(request, slug, Action.VIEW_PULSE)
     page = selectors.analysis_page(jam=ctx.jam)
     themes = [
         {
@@ -113,7 +90,7 @@ def analysis(request: HttpRequest, slug: str) -> HttpResponse:
     merge_form = MergeForm(
         choices=[(theme.pk, theme.display_label) for theme in page.themes], prefix="merge"
     )
-    return _render(
+    return jam_render(
         request,
         "analysis/analysis.html",
         ctx,
@@ -135,7 +112,7 @@ def analysis(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @domain_errors
 def run_request(request: HttpRequest, slug: str) -> HttpResponse:
-    ctx = _ctx(request, slug, Action.RUN_ANALYSIS)
+    ctx = jam_for_request(request, slug, Action.RUN_ANALYSIS)
     run = services.analysis_request(actor=actor_of(request), jam=ctx.jam)
     if run.is_pending:
         messages.success(request, _("Analysis queued; this page updates when it is ready."))
@@ -152,7 +129,7 @@ def _theme(ctx: JamContext, theme_id: int) -> Theme:
 @login_required
 @domain_errors
 def theme_rename(request: HttpRequest, slug: str, theme_id: int) -> HttpResponse:
-    ctx = _ctx(request, slug, Action.RUN_ANALYSIS)
+    ctx = jam_for_request(request, slug, Action.RUN_ANALYSIS)
     theme = _theme(ctx, theme_id)
     form = RenameForm(request.POST)
     if form.is_valid():
@@ -161,7 +138,7 @@ def theme_rename(request: HttpRequest, slug: str, theme_id: int) -> HttpResponse
         )
         messages.success(request, _("Theme renamed."))
     else:
-        _errors(request, form)
+        form_errors_to_messages(request, form)
     return redirect("analysis:analysis", slug=slug)
 
 
@@ -169,7 +146,7 @@ def theme_rename(request: HttpRequest, slug: str, theme_id: int) -> HttpResponse
 @login_required
 @domain_errors
 def themes_merge(request: HttpRequest, slug: str) -> HttpResponse:
-    ctx = _ctx(request, slug, Action.RUN_ANALYSIS)
+    ctx = jam_for_request(request, slug, Action.RUN_ANALYSIS)
     run = selectors.run_latest_done(jam=ctx.jam)
     choices = [(t.pk, t.display_label) for t in run.themes.all()] if run else []
     form = MergeForm(request.POST, choices=choices, prefix="merge")
@@ -180,7 +157,7 @@ def themes_merge(request: HttpRequest, slug: str) -> HttpResponse:
         )
         messages.success(request, _("Themes merged."))
     else:
-        _errors(request, form)
+        form_errors_to_messages(request, form)
     return redirect("analysis:analysis", slug=slug)
 
 
@@ -188,7 +165,7 @@ def themes_merge(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @domain_errors
 def theme_split(request: HttpRequest, slug: str, theme_id: int) -> HttpResponse:
-    ctx = _ctx(request, slug, Action.RUN_ANALYSIS)
+    ctx = jam_for_request(request, slug, Action.RUN_ANALYSIS)
     services.theme_split(actor=actor_of(request), theme=_theme(ctx, theme_id))
     messages.success(request, _("Theme split in two."))
     return redirect("analysis:analysis", slug=slug)
@@ -197,5 +174,56 @@ def theme_split(request: HttpRequest, slug: str, theme_id: int) -> HttpResponse:
 @login_required
 @domain_errors
 def pulse(request: HttpRequest, slug: str) -> HttpResponse:
-    ctx = _ctx(request, slug, Action.VIEW_PULSE)
-    return _render(request, "analysis/pulse.html", ctx, pulse=selectors.jam_pulse(jam=ctx.jam))
+    ctx = jam_for_request(request, slug, Action.VIEW_PULSE)
+    return jam_render(request, "analysis/pulse.html", ctx, pulse=selectors.jam_pulse(jam=ctx.jam))
+
+
+# --- The outcome report ----------------------------------------------------------
+
+
+@login_required
+@domain_errors
+def report(request: HttpRequest, slug: str) -> HttpResponse:
+    """The outcome report: organizers and executives from the close of voting (a preview
+    until published), participants and facilitators once it is published."""
+    ctx = jam_for_request(request, slug, Action.READ_REPORT)
+    return jam_render(
+        request, "analysis/report.html", ctx, report=report_data.report_build(jam=ctx.jam)
+    )
+
+
+@require_POST
+@login_required
+@domain_errors
+def report_publish(request: HttpRequest, slug: str) -> HttpResponse:
+    """Publish or withdraw the report from its own page (the jam's publish transition)."""
+    ctx = jam_for_request(request, slug, Action.PUBLISH_RESULTS)
+    transition = request.POST.get("transition", "")
+    if transition not in (Transition.PUBLISH, Transition.UNPUBLISH):
+        messages.error(request, _("Choose to publish or to withdraw the report."))
+        return redirect("analysis:report", slug=slug)
+    jam_services.jam_transition(
+        actor=actor_of(request),
+        jam=ctx.jam,
+        transition=transition,
+        reason=request.POST.get("reason", "")[:500],
+    )
+    if transition == Transition.PUBLISH:
+        messages.success(request, _("Report published; members are being notified."))
+    else:
+        messages.success(request, _("Report withdrawn; only organizers and executives see it."))
+    return redirect("analysis:report", slug=slug)
+
+
+@login_required
+@domain_errors
+def report_download(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
+    """The report as PDF, the ranking as CSV or everything as JSON; every export is logged."""
+    if fmt not in report_data.EXPORT_FORMATS:
+        raise Http404
+    ctx = jam_for_request(request, slug, Action.EXPORT_REPORT)
+    file = report_data.report_export(actor=actor_of(request), jam=ctx.jam, fmt=fmt)
+    response = HttpResponse(file.content, content_type=file.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{file.filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,38 +1,41 @@
-"""Write a jam's results as JSON: an operator tool, so it checks no permissions,
-and it never writes per-voter data (only the stored aggregates)."""
+"""Write a jam's outcome report as JSON, the ranking as CSV, or the report as PDF.
+
+An operator tool, so it checks no permissions; every export is logged in the
+audit log (``report.exported``, actor "system"). It never writes per-voter
+data, only the stored aggregates.
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.core.serializers.json import DjangoJSONEncoder
 
+from analysis.report import EXPORT_FORMATS, report_export
 from jams.models import Jam
-from voting.selectors import rankings_for_jam
 
 
 class Command(BaseCommand):
-    help = "Write the results of the jam SLUG as JSON to --output or standard output."
+    help = (
+        "Write the outcome report of the jam SLUG: --format json (everything), csv (the "
+        "ranking) or pdf, to --output or standard output (pdf needs --output)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug")
-        parser.add_argument("--format", choices=["json"], default="json")
+        parser.add_argument("--format", choices=EXPORT_FORMATS, default="json")
         parser.add_argument("--output", help="File to write; standard output when omitted.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         jam = Jam.objects.filter(slug=options["slug"]).first()
         if jam is None:
             raise CommandError(f"No jam with the short name {options['slug']!r}.")
-        # Each app contributes a section; other sections can be added beside "rankings".
-        report = {
-            "jam": {"slug": jam.slug, "title": jam.title},
-            "rankings": rankings_for_jam(jam=jam),
-        }
-        text = json.dumps(report, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False)
+        fmt = options["format"]
+        if fmt == "pdf" and not options["output"]:
+            raise CommandError("A PDF needs --output FILE.")
+        file = report_export(actor=None, jam=jam, fmt=fmt)
         if options["output"]:
-            Path(options["output"]).write_text(text + "\n", encoding="utf-8")
+            Path(options["output"]).write_bytes(file.content)
         else:
-            self.stdout.write(text)
+            self.stdout.write(file.content.decode("utf-8").removeprefix("\ufeff"), ending="")
