@@ -9,7 +9,12 @@ PORT ?= 8000
 PYTHON ?= $(shell for p in python3.13 python3.12 $$HOME/.pyenv/versions/3.13*/bin/python3 $$HOME/.pyenv/versions/3.12*/bin/python3 python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: run test lint check bench venv clean
+# Translations: the catalogs (locale/*/LC_MESSAGES/django.po) are committed;
+# the compiled .mo files are built from them and not committed.
+LOCALES := es fr de
+MESSAGES_IGNORE := -i .venv -i tests -i bench -i staticfiles -i test-artifacts -i node_modules
+
+.PHONY: run test lint check bench venv clean messages compilemessages
 
 $(VENV)/.installed: pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then echo "Jam needs Python 3.12 or newer (Django 6.1). Install it (e.g. 'pyenv install 3.12') and retry." >&2; exit 1; fi
@@ -19,6 +24,21 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 venv: $(VENV)/.installed
+	@$(MAKE) --no-print-directory compilemessages
+
+# Build the .mo files that are older than their .po (needs GNU gettext;
+# without it the site still runs, in English only).
+compilemessages:
+	@if command -v msgfmt >/dev/null 2>&1; then \
+		$(PY) manage.py compilemessages --verbosity 0 $(MESSAGES_IGNORE); \
+	else echo "note: GNU gettext (msgfmt) is not installed: the interface stays in English."; fi
+
+# Refresh the catalogs from the code and templates, then compile them.
+# New strings arrive untranslated; tests/test_i18n.py fails until they are
+# translated (docs/i18n.md).
+messages: venv
+	$(PY) manage.py makemessages $(addprefix -l ,$(LOCALES)) --no-location --no-obsolete $(MESSAGES_IGNORE)
+	$(PY) manage.py compilemessages --verbosity 0 $(MESSAGES_IGNORE)
 
 run: venv
 	$(PY) manage.py migrate --no-input

@@ -19,15 +19,24 @@ class JamForm(forms.ModelForm[Jam]):
 
     class Meta:
         model = Jam
-        fields = ["title", "slug", "description", "visibility", "time_zone"]
+        fields = ["title", "slug", "language", "description", "visibility", "time_zone"]
         help_texts = {"slug": _("Used in addresses: letters, digits and hyphens.")}
 
 
 class JamEditForm(JamForm):
     class Meta(JamForm.Meta):
-        fields = ["title", "description", "visibility", "time_zone"]
+        fields = ["title", "language", "description", "visibility", "time_zone"]
 
     reason = forms.CharField(label=_("Reason (for the audit log)"), required=False)
+
+
+class TextForm(forms.Form):
+    """A jam's or topic's title and description in one other language."""
+
+    title = forms.CharField(label=_("Title"), max_length=200, required=False)
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
 
 
 class TopicForm(forms.ModelForm[Topic]):

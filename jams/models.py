@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -51,6 +52,16 @@ def generate_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+@dataclass(frozen=True)
+class LocalText:
+    """A jam's or topic's title and description as one viewer reads them,
+    and the language they are written in (for the ``lang`` attribute)."""
+
+    title: str
+    description: str
+    language: str
+
+
 class Jam(models.Model):
     title = models.CharField(_("title"), max_length=200)
     slug = models.SlugField(_("short name"), max_length=60, unique=True)
@@ -60,6 +71,15 @@ class Jam(models.Model):
     )
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="UTC", validators=[validate_time_zone]
+    )
+    # The language of title and description above; other languages are in
+    # JamText (and TopicText for the topics).
+    language = models.CharField(
+        _("default language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default="en",
+        help_text=_("The language the title and description are written in."),
     )
     results_published_at = models.DateTimeField(_("results published at"), null=True, blank=True)
     created_by = models.ForeignKey(
@@ -71,6 +91,9 @@ class Jam(models.Model):
     # is commit order.
     last_seq = models.BigIntegerField(default=0, editable=False)
 
+    # The texts in the viewer's language, set by jams.selectors.jams_localize.
+    localized: LocalText | None = None
+
     class Meta:
         ordering = ["-created_at"]
         permissions = [("create_jam", "Can create jams")]
@@ -80,6 +103,12 @@ class Jam(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("jams:home", kwargs={"slug": self.slug})
+
+    @property
+    def local(self) -> LocalText:
+        """Title and description in the viewer's language where the organizers
+        wrote them, else in the jam's default language. Never queries."""
+        return self.localized or LocalText(self.title, self.description, self.language)
 
 
 class PhaseQuerySet(models.QuerySet["Phase"]):
@@ -126,6 +155,9 @@ class Topic(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    # The texts in the viewer's language, set by jams.selectors.topics_localize.
+    localized: LocalText | None = None
+
     class Meta:
         ordering = ["position", "id"]
         constraints = [
@@ -137,6 +169,50 @@ class Topic(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("ideas:topic", kwargs={"slug": self.jam.slug, "topic_id": self.pk})
+
+    @property
+    def local(self) -> LocalText:
+        """Like Jam.local. Unlocalized, the language is unknown here (it is the
+        jam's) and left blank rather than fetching the jam."""
+        return self.localized or LocalText(self.title, self.description, "")
+
+
+class JamText(models.Model):
+    """The jam's title and description in a language other than its default."""
+
+    jam = models.ForeignKey(Jam, on_delete=models.CASCADE, related_name="texts")
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        ordering = ["language"]
+        constraints = [
+            models.UniqueConstraint(fields=["jam", "language"], name="jam_text_one_per_language"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.jam_id} [{self.language}] {self.title}"
+
+
+class TopicText(models.Model):
+    """A topic's title and description in a language other than the jam's default."""
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="texts")
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        ordering = ["language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["topic", "language"], name="topic_text_one_per_language"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic_id} [{self.language}] {self.title}"
 
 
 class Membership(models.Model):

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from .errors import LoginRequired, NotFound
-from .models import AuditEntry, Invitation, Jam, Membership, Phase, Role, Topic, Visibility
+from .models import (
+    AuditEntry,
+    Invitation,
+    Jam,
+    JamText,
+    LocalText,
+    Membership,
+    Phase,
+    Role,
+    Topic,
+    TopicText,
+    Visibility,
+)
 from .phases import JamState, PhaseWindow, jam_state
 from .rules import Subject, subject_for
 
@@ -55,8 +69,10 @@ class JamContext:
         )
 
 
-def jam_context(*, slug: str, user: User | AnonymousUser) -> JamContext:
-    """The jam by slug with the user's role and schedule, in two queries.
+def jam_context(*, slug: str, user: User | AnonymousUser, localize: bool = True) -> JamContext:
+    """The jam by slug with the user's role and schedule, in two queries, and
+    its texts in the active language (one more query when that is not the
+    jam's default language).
 
     A missing jam is ``NotFound`` for members and ``LoginRequired`` for
     anonymous visitors, exactly as for a jam they may not see, so slugs do not
@@ -65,6 +81,8 @@ def jam_context(*, slug: str, user: User | AnonymousUser) -> JamContext:
     jam = Jam.objects.filter(slug=slug).first()
     if jam is None:
         raise NotFound if user.is_authenticated else LoginRequired
+    if localize:
+        jams_localize([jam])
     return jam_context_for(jam=jam, user=user)
 
 
@@ -92,6 +110,7 @@ def jams_for_user(*, user: User | AnonymousUser, now: datetime | None = None) ->
     else:
         visible = Q(visibility=Visibility.PUBLIC)
     jams = list(Jam.objects.filter(visible).distinct().prefetch_related("phases"))
+    jams_localize(jams)
     roles: dict[int, str] = {}
     if user.is_authenticated:
         roles = dict(Membership.objects.filter(user=user).values_list("jam_id", "role"))
@@ -112,7 +131,67 @@ def jams_for_user(*, user: User | AnonymousUser, now: datetime | None = None) ->
 
 
 def topics_for_jam(*, jam: Jam) -> list[Topic]:
-    return list(jam.topics.prefetch_related("facilitators"))
+    """The jam's topics with their hosts, localized for the active language."""
+    topics = list(jam.topics.prefetch_related("facilitators"))
+    topics_localize(topics, jam=jam)
+    return topics
+
+
+# --- Texts in the viewer's language ------------------------------------------
+
+
+def active_language() -> str:
+    return translation.get_language() or settings.LANGUAGE_CODE
+
+
+def _local(default: LocalText, text: JamText | TopicText | None) -> LocalText:
+    """A translation field by field: a blank one falls back to the default."""
+    if text is None or not (text.title or text.description):
+        return default
+    return LocalText(
+        title=text.title or default.title,
+        description=text.description or default.description,
+        language=text.language,
+    )
+
+
+def jams_localize(jams: Iterable[Jam], *, language: str | None = None) -> None:
+    """Set each jam's ``localized`` texts for ``language`` (default: the active
+    one): in one query for all jams whose default language differs, else none."""
+    language = language or active_language()
+    jams = list(jams)
+    others = [jam for jam in jams if jam.language != language]
+    texts: dict[int, JamText] = {}
+    if others:
+        rows = JamText.objects.filter(jam__in=others, language=language)
+        texts = {row.jam_id: row for row in rows}
+    for jam in jams:
+        jam.localized = _local(
+            LocalText(jam.title, jam.description, jam.language), texts.get(jam.pk)
+        )
+
+
+def topics_localize(topics: Iterable[Topic], *, jam: Jam, language: str | None = None) -> None:
+    """Set the ``localized`` texts of topics of ``jam``, like jams_localize."""
+    language = language or active_language()
+    topics = list(topics)
+    texts: dict[int, TopicText] = {}
+    if topics and jam.language != language:
+        rows = TopicText.objects.filter(topic__in=topics, language=language)
+        texts = {row.topic_id: row for row in rows}
+    for topic in topics:
+        topic.localized = _local(
+            LocalText(topic.title, topic.description, jam.language), texts.get(topic.pk)
+        )
+
+
+def jam_texts(*, jam: Jam) -> dict[str, JamText]:
+    """The jam's translations by language (the organizer console)."""
+    return {text.language: text for text in jam.texts.all()}
+
+
+def topic_texts(*, topic: Topic) -> dict[str, TopicText]:
+    return {text.language: text for text in topic.texts.all()}
 
 
 def members_for_jam(*, jam: Jam) -> QuerySet[Membership]:
@@ -167,7 +246,7 @@ def socket_snapshot(*, slug: str, user: User | AnonymousUser) -> SocketSnapshot:
     """What a socket needs on connect, or NotFound/LoginRequired/Forbidden."""
     from .rules import Action, jam_require
 
-    ctx = jam_context(slug=slug, user=user)
+    ctx = jam_context(slug=slug, user=user, localize=False)
     jam_require(ctx, Action.READ)
     role = ctx.role or ""
     seq = Jam.objects.filter(pk=ctx.jam.pk).values_list("last_seq", flat=True).get()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import zoneinfo
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language_info
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -19,10 +21,11 @@ from .forms import (
     JamForm,
     PhaseForm,
     RoleForm,
+    TextForm,
     TopicForm,
     TransitionForm,
 )
-from .models import Membership, Phase, Role, Topic
+from .models import Jam, JamText, Membership, Phase, Role, Topic, TopicText
 from .responses import (
     actor_of,
     domain_errors,
@@ -90,6 +93,17 @@ def jam_leave(request: HttpRequest, slug: str) -> HttpResponse:
 def console(request: HttpRequest, slug: str) -> HttpResponse:
     ctx = jam_for_request(request, slug, Action.MANAGE_JAM)
     jam = ctx.jam
+    if request.method == "POST" and "text_language" in request.POST:
+        language = request.POST["text_language"]
+        form = TextForm(request.POST, prefix=f"text-{language}")
+        if form.is_valid():
+            services.jam_text_set(
+                actor=actor_of(request), jam=jam, language=language, **form.cleaned_data
+            )
+            messages.success(request, _texts_saved(language))
+        else:
+            form_errors_to_messages(request, form)
+        return redirect("jams:console", slug=jam.slug)
     edit_form = JamEditForm(request.POST or None, instance=jam, prefix="jam")
     if request.method == "POST" and edit_form.is_valid():
         data = {name: edit_form.cleaned_data[name] for name in services.JAM_EDITABLE_FIELDS}
@@ -107,8 +121,29 @@ def console(request: HttpRequest, slug: str) -> HttpResponse:
         phase_form=PhaseForm(time_zone=jam.time_zone, prefix="phase"),
         topic_form=TopicForm(facilitator_choices=_facilitator_choices(ctx), prefix="topic"),
         topics=selectors.topics_for_jam(jam=jam),
+        text_forms=_text_forms(jam, selectors.jam_texts(jam=jam)),
         audit=selectors.audit_for_jam(jam=jam, limit=50),
     )
+
+
+def _text_forms(
+    jam: Jam, texts: dict[str, JamText] | dict[str, TopicText]
+) -> list[tuple[str, TextForm]]:
+    """One small form per language other than the jam's default, filled with
+    what is written in it so far."""
+    forms = []
+    for code, _name in settings.LANGUAGES:
+        if code == jam.language:
+            continue
+        text = texts.get(code)
+        initial = {"title": text.title, "description": text.description} if text else {}
+        forms.append((code, TextForm(initial=initial, prefix=f"text-{code}")))
+    return forms
+
+
+def _texts_saved(language: str) -> str:
+    name = get_language_info(language)["name_translated"]
+    return _("The texts in %(language)s are saved.") % {"language": name}
 
 
 def _facilitator_choices(ctx: JamContext) -> list[tuple[int, str]]:
@@ -209,6 +244,17 @@ def topic_add(request: HttpRequest, slug: str) -> HttpResponse:
 def topic_edit(request: HttpRequest, slug: str, topic_id: int) -> HttpResponse:
     ctx = jam_for_request(request, slug, Action.MANAGE_JAM)
     topic = get_object_or_404(Topic, jam=ctx.jam, pk=topic_id)
+    if request.method == "POST" and "text_language" in request.POST:
+        language = request.POST["text_language"]
+        text_form = TextForm(request.POST, prefix=f"text-{language}")
+        if text_form.is_valid():
+            services.topic_text_set(
+                actor=actor_of(request), topic=topic, language=language, **text_form.cleaned_data
+            )
+            messages.success(request, _texts_saved(language))
+        else:
+            form_errors_to_messages(request, text_form)
+        return redirect("jams:topic_edit", slug=slug, topic_id=topic.pk)
     initial = {"facilitators": list(topic.facilitators.values_list("id", flat=True))}
     form = TopicForm(
         request.POST or None,
@@ -226,7 +272,14 @@ def topic_edit(request: HttpRequest, slug: str, topic_id: int) -> HttpResponse:
         )
         messages.success(request, _("Topic saved."))
         return redirect("jams:console", slug=slug)
-    return jam_render(request, "jams/topic_edit.html", ctx, form=form, topic=topic)
+    return jam_render(
+        request,
+        "jams/topic_edit.html",
+        ctx,
+        form=form,
+        topic=topic,
+        text_forms=_text_forms(ctx.jam, selectors.topic_texts(topic=topic)),
+    )
 
 
 # --- Members -----------------------------------------------------------------
@@ -309,6 +362,7 @@ def member_remove(request: HttpRequest, slug: str, membership_id: int) -> HttpRe
 @domain_errors
 def invitation(request: HttpRequest, token: str) -> HttpResponse:
     invitation = selectors.invitation_by_token(token=token)
+    selectors.jams_localize([invitation.jam])
     if not invitation.usable(timezone.now()):
         return render(request, "jams/invitation.html", {"invitation": invitation, "usable": False})
     if not request.user.is_authenticated:
