@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from jams.protocol import MAX_ID
 from jams.responses import (
     actor_of,
+    back_to,
     domain_errors,
     form_errors_to_messages,
     jam_for_request,
@@ -151,7 +153,7 @@ def post_hide(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
     else:
         services.post_hide(actor=actor_of(request), post=post, reason=reason)
         messages.success(request, _("Post hidden."))
-    return redirect(request.POST.get("next") or post.get_absolute_url())
+    return redirect(back_to(request, post.get_absolute_url()))
 
 
 @require_POST
@@ -187,7 +189,10 @@ def idea_merge(request: HttpRequest, slug: str, idea_id: int) -> HttpResponse:
 def moderation(request: HttpRequest, slug: str) -> HttpResponse:
     ctx = jam_for_request(request, slug, Action.MODERATE)
     if request.method == "POST":
-        post = get_object_or_404(Post, jam=ctx.jam, pk=request.POST.get("post"))
+        post_id = request.POST.get("post", "")
+        if not post_id.isdigit() or int(post_id) > MAX_ID:
+            raise Http404
+        post = get_object_or_404(Post, jam=ctx.jam, pk=int(post_id))
         services.flags_resolve(actor=actor_of(request), post=post)
         messages.success(request, _("Flags dismissed."))
         return redirect("ideas:moderation", slug=slug)
@@ -206,4 +211,4 @@ def alert(request: HttpRequest, slug: str) -> HttpResponse:
         messages.success(request, _("Alert sent."))
     else:
         form_errors_to_messages(request, form)
-    return redirect(request.POST.get("next") or ctx.jam.get_absolute_url())
+    return redirect(back_to(request, ctx.jam.get_absolute_url()))

@@ -14,6 +14,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.utils.translation import gettext as _
 
 from . import live
@@ -38,6 +39,11 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_ABUSE = 4429
+# The database cannot be reached (down, restarting, out of connections):
+# "try again later" (RFC 6455) on connect, a retryable ``unavailable`` error
+# for a message. Not a bug of ours, so no traceback in the log.
+CLOSE_TRY_AGAIN = 1013
+DATABASE_DOWN = (OperationalError, InterfaceError)
 # Rate-limited messages tolerated in a row before the socket is closed.
 ABUSE_STRIKES = 50
 # How long live events wait for the client's first resume after connect.
@@ -57,6 +63,16 @@ class JamConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        try:
+            await self._connect(user)
+        except DATABASE_DOWN as exc:
+            logger.warning("socket refused, the database is unavailable: %s", exc)
+            if self.hub is not None:
+                await self.hub.leave(self)
+                self.hub = None
+            await self.close(code=CLOSE_TRY_AGAIN)
+
+    async def _connect(self, user: Any) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
         try:
             access = await database_sync_to_async(live.socket_access)(slug=slug, user=user)
@@ -175,6 +191,16 @@ class JamConsumer(AsyncWebsocketConsumer):
             await self.send_error(exc.client_id, exc)
         except DomainError as exc:
             await self.send_error(client_id, exc)
+        except DATABASE_DOWN as exc:
+            logger.warning("socket message refused, the database is unavailable: %s", exc)
+            await self.send_json(
+                {
+                    "type": "error",
+                    "client_id": client_id,
+                    "code": "unavailable",
+                    "message": _("The service is briefly unavailable; please retry."),
+                }
+            )
         except Exception:
             logger.exception("socket message failed")
             await self.send_json(

@@ -161,7 +161,21 @@ def _string(raw: dict[str, Any], key: str, *, required: bool) -> str:
         raise Invalid(_("'%(key)s' must be a string.") % {"key": key})
     if required and not value.strip():
         raise Invalid(_("'%(key)s' may not be empty.") % {"key": key})
+    if not _storable(value):
+        raise Invalid(_("'%(key)s' contains characters that are not allowed.") % {"key": key})
     return value
+
+
+def _storable(value: str) -> bool:
+    """No NUL (PostgreSQL refuses it in text) and no lone surrogate (a JSON
+    escape like "\\ud800" decodes to one; no database encoding accepts it)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _client_id_or_none(value: Any) -> str | None:

@@ -288,10 +288,10 @@ class Deployment:
             )
         return result.stdout
 
-    def prepare(self, *, participants: int = 0) -> None:
-        """Migrate and seed the demo jam (slug ``demo``)."""
+    def prepare(self, *, participants: int = 0, phase: str = "discussion") -> None:
+        """Migrate and seed the demo jam (slug ``demo``) in ``phase`` (seed_demo --phase)."""
         self.manage("migrate", "--noinput", "-v", "0")
-        seed = ["seed_demo", "--password", self.password]
+        seed = ["seed_demo", "--password", self.password, "--phase", phase]
         if participants:
             seed += ["--participants", str(participants)]
         self.manage(*seed)
@@ -511,6 +511,7 @@ class LiveSocket:
         self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.changed = asyncio.Event()
         self.hello: dict[str, Any] = {}
+        self.presence: dict[str, Any] | None = None
         self._resuming = 0  # resumes sent and not yet answered
         self._reader: asyncio.Task[None] | None = None
         self.closed = asyncio.Event()
@@ -544,7 +545,9 @@ class LiveSocket:
             async for text in self.ws:
                 message = json.loads(text)
                 kind = message.get("type")
-                if kind == "event":
+                if kind == "event" and message.get("seq") is None:
+                    self.presence = message  # ephemeral (presence): no seq, not stored
+                elif kind == "event":
                     seq = int(message["seq"])
                     if seq <= self.last_seq:
                         self.dropped += 1
@@ -619,3 +622,264 @@ class LiveSocket:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._reader
+
+
+# --- A private PostgreSQL ------------------------------------------------------------
+
+
+class PostgresServer:
+    """A private, throw-away PostgreSQL cluster (initdb into ``workdir``) on a
+    free loopback port, for tests that must really stop and start the
+    database without touching the shared server other people use.
+
+        pg = PostgresServer(workdir); pg.start()
+        deployment = Deployment.create(workdir, password=..., database_url=pg.url)
+        pg.stop(); time.sleep(10); pg.start()   # the fault
+        pg.destroy()
+
+    PostgreSQL refuses to run as root: as root, the cluster belongs to (and
+    runs as) the ``postgres`` system user.
+    """
+
+    def __init__(self, workdir: Path) -> None:
+        import tempfile
+
+        self.port = free_port()
+        # Its own directory under /tmp: the postgres user must reach it, and
+        # pytest's temporary directories are private to root.
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"jam-pg-{self.port}-"))
+        self.datadir = self.workdir / "data"
+        self.log_path = workdir / f"postgres-{self.port}.log"
+
+    @staticmethod
+    def binary(name: str) -> str:
+        found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+        if found:
+            return str(found[-1])  # the newest major version installed
+        path = shutil.which(name)
+        if path is None:
+            raise RuntimeError(f"PostgreSQL's {name} is not installed")
+        return path
+
+    @classmethod
+    def available(cls) -> bool:
+        try:
+            cls.binary("initdb")
+            cls.binary("pg_ctl")
+        except RuntimeError:
+            return False
+        return os.geteuid() != 0 or shutil.which("runuser") is not None
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str, timeout: float = 60.0) -> None:
+        command = list(args)
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        result = subprocess.run(  # noqa: S603 - fixed command lines
+            command, check=False, capture_output=True, text=True, timeout=timeout, cwd="/"
+        )
+        if result.returncode != 0:
+            raise subprocess.CalledProcessError(
+                result.returncode, command, result.stdout, f"{result.stderr}\n{self.log_tail()}"
+            )
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def init(self) -> None:
+        self.datadir.mkdir()
+        self.log_path = self.workdir / "postgres.log"
+        self.log_path.touch()
+        if os.geteuid() == 0:
+            for path in (self.workdir, self.datadir, self.log_path):
+                shutil.chown(path, "postgres", "postgres")
+        self._run(
+            self.binary("initdb"), "-D", str(self.datadir), "-U", "postgres",
+            "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
+        )  # fmt: skip
+
+    def start(self, timeout: float = 30.0) -> None:
+        if not (self.datadir / "PG_VERSION").exists():
+            self.init()
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.datadir} "
+            "-c fsync=off -c max_connections=300"
+        )
+        self._run(
+            self.binary("pg_ctl"), "-D", str(self.datadir), "-l", str(self.log_path),
+            "-o", options, "-w", "-t", str(int(timeout)), "start",
+        )  # fmt: skip
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server (``fast``: connections are cut at once)."""
+        self._run(self.binary("pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop")
+
+    def running(self) -> bool:
+        try:
+            self._run(self.binary("pg_ctl"), "-D", str(self.datadir), "status")
+        except subprocess.CalledProcessError:
+            return False
+        return True
+
+    def destroy(self) -> None:
+        with contextlib.suppress(Exception):
+            if self.running():
+                self.stop("immediate")
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+# --- A client that reconnects by itself ------------------------------------------------
+
+# Errors after which the page's client sends the same message again (same client_id).
+RETRYABLE = frozenset({"unavailable", "server_error", "rate_limited"})
+
+
+class ReconnectingClient:
+    """jam.js's behaviour around a LiveSocket: when the socket closes it
+    reconnects with jittered exponential backoff (a random wait up to 0.5 s,
+    1 s, 2 s, ... capped), subscribes again and resumes after the last seq it
+    applied; a post is sent again with the same ``client_id`` until it is
+    acknowledged (after a retryable error, a timeout or a lost socket).
+
+    ``applied`` merges the events of every socket it had (seq -> event).
+    """
+
+    def __init__(
+        self, server: Server, sessionid: str, *, slug: str = "demo", cap: float = 4.0
+    ) -> None:
+        self.server, self.sessionid, self.slug, self.cap = server, sessionid, slug, cap
+        self.topics: set[int] = set()
+        self.socket: LiveSocket | None = None
+        self.applied: dict[int, dict[str, Any]] = {}
+        self.last_seq = 0
+        self.connects = 0
+        self.retries = 0
+        self.errors: list[dict[str, Any]] = []
+        self._connected = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, topics: tuple[int, ...] = ()) -> None:
+        self.topics = set(topics)
+        self._task = asyncio.create_task(self._run())
+        async with asyncio.timeout(30):
+            await self._connected.wait()
+
+    async def _run(self) -> None:
+        import random
+
+        failures = 0
+        while True:
+            try:
+                socket = await LiveSocket.open(
+                    self.server, self.sessionid, slug=self.slug, auto_resume=True
+                )
+            except Exception:
+                failures += 1
+                await asyncio.sleep(random.uniform(0, min(self.cap, 0.5 * 2 ** (failures - 1))))
+                continue
+            try:
+                first = not self.connects
+                if first:
+                    self.last_seq = socket.last_seq
+                socket.last_seq = self.last_seq
+                for topic in sorted(self.topics):
+                    await socket.subscribe(topic=topic)
+                await socket.resume(after=self.last_seq)
+                await socket.receive_until("resumed", within=10)
+            except Exception:
+                await socket.close()
+                failures += 1
+                await asyncio.sleep(random.uniform(0, min(self.cap, 0.5 * 2 ** (failures - 1))))
+                continue
+            failures = 0
+            self.connects += 1
+            self.socket = socket
+            self._connected.set()
+            pump = asyncio.create_task(self._pump(socket))
+            await socket.closed.wait()
+            pump.cancel()
+            self._absorb(socket)
+            self._connected.clear()
+            self.socket = None
+            await socket.close()
+            await asyncio.sleep(random.uniform(0, 0.5))
+
+    def _absorb(self, socket: LiveSocket) -> None:
+        for seq, event in socket.applied.items():
+            self.applied.setdefault(seq, event)
+        self.last_seq = max(self.last_seq, socket.last_seq)
+
+    async def _pump(self, socket: LiveSocket) -> None:
+        while True:
+            self._absorb(socket)
+            socket.changed.clear()
+            await socket.changed.wait()
+
+    async def post_idea(self, *, topic: int, title: str, within: float = 90.0) -> dict[str, Any]:
+        """Post until acknowledged; the ack. Raises on a refusal that is not retryable."""
+        import random
+
+        client_id = str(uuid.uuid4())
+        message = {"type": "post", "client_id": client_id, "topic": topic, "title": title,
+                   "body": f"{title}."}  # fmt: skip
+        attempt = 0
+        async with asyncio.timeout(within):
+            while True:
+                attempt += 1
+                await self._connected.wait()
+                socket = self.socket
+                if socket is None:
+                    continue
+                try:
+                    await socket.ws.send(json.dumps(message))
+                    answer = await self._answer(socket, client_id, within=10)
+                except Exception:
+                    answer = None  # lost socket or no answer in time: send again
+                if answer is not None and answer["type"] == "ack":
+                    return answer
+                if answer is not None:
+                    self.errors.append(answer)
+                    if answer.get("code") not in RETRYABLE:
+                        raise AssertionError(f"post refused: {answer}")
+                self.retries += 1
+                await asyncio.sleep(random.uniform(0, min(self.cap, 0.25 * 2**attempt)))
+
+    @staticmethod
+    async def _answer(socket: LiveSocket, client_id: str, within: float) -> dict[str, Any]:
+        async with asyncio.timeout(within):
+            while True:
+                get = asyncio.ensure_future(socket.inbox.get())
+                closed = asyncio.ensure_future(socket.closed.wait())
+                done, _ = await asyncio.wait({get, closed}, return_when=asyncio.FIRST_COMPLETED)
+                if get not in done:
+                    get.cancel()
+                    raise ConnectionError("socket closed")
+                closed.cancel()
+                message = get.result()
+                if message.get("client_id") == client_id:
+                    return message
+
+    async def caught_up(self, seqs: set[int], within: float) -> bool:
+        deadline = asyncio.get_running_loop().time() + within
+        while not seqs <= set(self.applied):
+            if self.socket is not None:
+                self._absorb(self.socket)
+            if asyncio.get_running_loop().time() > deadline:
+                return False
+            await asyncio.sleep(0.1)
+        return True
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        if self.socket is not None:
+            self._absorb(self.socket)
+            await self.socket.close()
