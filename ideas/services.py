@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from community.services import guidelines_check, help_detect, notification_email_queue
 from jams import realtime
 from jams.errors import Invalid, NotFound, TooLarge
 from jams.models import Event, Jam, Membership, Topic
@@ -115,6 +116,7 @@ def idea_create(
     """Start an idea in a topic: the idea and its opening post."""
     jam = topic.jam
     _context(jam, actor, Action.POST, now)
+    guidelines_check(jam_id=jam.pk, user_id=actor.pk)
     title, body = _clean_title(title), _clean_body(body)
     replay = _replayed(actor, client_id)
     if replay is not None:
@@ -138,6 +140,7 @@ def idea_create(
                 data=post_payload(post, title=title),
             )
             _notify_mentions(post, actor)
+            help_detect(post, now=now)
     except IntegrityError:
         replay = _replayed(actor, client_id)
         if replay is None:
@@ -158,6 +161,7 @@ def reply_create(
     """Reply to an idea (its opening post) or to a reply in it."""
     jam = idea.jam
     _context(jam, actor, Action.POST, now)
+    guidelines_check(jam_id=jam.pk, user_id=actor.pk)
     body = _clean_body(body)
     replay = _replayed(actor, client_id)
     if replay is not None:
@@ -189,6 +193,7 @@ def reply_create(
             )
             _notify_reply(post, parent, actor)
             _notify_mentions(post, actor)
+            help_detect(post, now=now)
     except IntegrityError:
         replay = _replayed(actor, client_id)
         if replay is None:
@@ -453,10 +458,11 @@ def flags_resolve(*, actor: User, post: Post, now: datetime | None = None) -> in
 
 
 def _notify(user_id: int, post: Post, kind: str) -> None:
-    _, created = Notification.objects.get_or_create(
+    notification, created = Notification.objects.get_or_create(
         user_id=user_id, jam_id=post.jam_id, post=post, kind=kind
     )
     if created:
+        notification_email_queue(notification)
         realtime.event_record(
             jam_id=post.jam_id,
             name="notification",

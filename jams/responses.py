@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
@@ -11,14 +12,23 @@ from django.contrib.auth.views import redirect_to_login
 from django.forms import BaseForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from accounts.models import User
 
-from .errors import DomainError, Forbidden, LoginRequired, MfaRequired, NotFound
+from .errors import (
+    DomainError,
+    Forbidden,
+    GuidelinesRequired,
+    LoginRequired,
+    MfaRequired,
+    NotFound,
+)
+from .models import Topic
 from .rules import Action, jam_check, jam_require
-from .selectors import JamContext, jam_context, phase_payload
+from .selectors import JamContext, jam_context, phase_payload, topics_localize
 
 View = Callable[..., HttpResponse]
 
@@ -41,24 +51,30 @@ def domain_errors(view: View) -> View:
         except MfaRequired as exc:
             messages.warning(request, exc.message)
             return redirect("mfa_index")
+        except GuidelinesRequired as exc:
+            messages.info(request, exc.message)
+            guidelines = reverse("community:guidelines", kwargs={"slug": kwargs["slug"]})
+            return redirect(f"{guidelines}?{urlencode({'next': back_to(request)})}")
         except DomainError as exc:
             if request.method == "POST":
                 messages.error(request, exc.message)
-                return redirect(_back(request))
+                return redirect(back_to(request))
             return render(request, "400.html", {"message": exc.message}, status=400)
 
     return wrapper
 
 
-def _back(request: HttpRequest) -> str:
-    """Where a refused form goes back to: its ``next``, else the page it was
-    posted from, else its own address."""
-    for candidate in (request.POST.get("next"), request.META.get("HTTP_REFERER")):
+def back_to(request: HttpRequest, default: str | None = None) -> str:
+    """Where a form goes back to: its ``next``, else the page it was posted
+    from, else ``default`` or its own address. Only addresses on this site
+    (no open redirect)."""
+    for raw in (request.POST.get("next"), request.META.get("HTTP_REFERER")):
+        candidate = (raw or "").strip()
         if candidate and url_has_allowed_host_and_scheme(
             candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         ):
             return candidate
-    return request.path
+    return default or request.path
 
 
 def actor_of(request: HttpRequest) -> User:
@@ -76,9 +92,23 @@ def jam_for_request(request: HttpRequest, slug: str, action: Action) -> JamConte
     return ctx
 
 
-def jam_render(request: HttpRequest, template: str, ctx: JamContext, **extra: Any) -> HttpResponse:
+def viewer_time_zone(ctx: JamContext) -> zoneinfo.ZoneInfo:
+    """Where a jam page shows its times: the viewer's own time zone if they
+    chose one, else the jam's."""
+    chosen = getattr(ctx.user, "time_zone", "") if ctx.user.is_authenticated else ""
+    return zoneinfo.ZoneInfo(chosen or ctx.jam.time_zone)
+
+
+def jam_render(
+    request: HttpRequest, template: str, ctx: JamContext, status: int = 200, **extra: Any
+) -> HttpResponse:
     """Render a jam page with what every jam page needs: the jam, the
-    viewer's role, the stage and countdown, and which actions they may take."""
+    viewer's role, the stage and countdown, and which actions they may take,
+    with times in the viewer's time zone. A ``topic`` in ``extra`` is shown
+    in the viewer's language (jams.selectors.topics_localize)."""
+    topic = extra.get("topic")
+    if isinstance(topic, Topic) and topic.localized is None:
+        topics_localize([topic], jam=ctx.jam)
     state = ctx.state()
     context = {
         "jam": ctx.jam,
@@ -90,7 +120,8 @@ def jam_render(request: HttpRequest, template: str, ctx: JamContext, **extra: An
         "can": {action.value: jam_check(ctx, action) for action in Action},
         **extra,
     }
-    return render(request, template, context)
+    with timezone.override(viewer_time_zone(ctx)):
+        return render(request, template, context, status=status)
 
 
 def form_errors_to_messages(request: HttpRequest, form: BaseForm) -> None:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -19,7 +20,18 @@ from django.utils.translation import gettext as _
 
 from . import realtime
 from .errors import Forbidden, Invalid, InvalidTransition, NotFound, TooLarge
-from .models import Alert, AuditEntry, Invitation, Jam, Membership, Phase, Role, Topic
+from .models import (
+    Alert,
+    AuditEntry,
+    Invitation,
+    Jam,
+    JamText,
+    Membership,
+    Phase,
+    Role,
+    Topic,
+    TopicText,
+)
 from .phases import (
     PhaseKind,
     Transition,
@@ -29,7 +41,7 @@ from .phases import (
     windows_overlap,
 )
 from .rules import Action, jam_require
-from .selectors import JamContext, jam_context_for, phase_payload
+from .selectors import JamContext, jam_context_for, jams_localize, phase_payload
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -79,9 +91,12 @@ def jam_create(
     description: str = "",
     visibility: str,
     time_zone: str = "UTC",
+    language: str = "en",
 ) -> Jam:
     if not actor.has_perm("jams.create_jam"):
         raise Forbidden(_("You may not create jams."))
+    if language not in dict(settings.LANGUAGES):
+        raise Invalid(_("That language is not offered."))
     try:
         with transaction.atomic():
             jam = Jam.objects.create(
@@ -90,6 +105,7 @@ def jam_create(
                 description=description,
                 visibility=visibility,
                 time_zone=time_zone,
+                language=language,
                 created_by=actor,
             )
             Membership.objects.create(jam=jam, user=actor, role=Role.ORGANIZER)
@@ -99,7 +115,7 @@ def jam_create(
     return jam
 
 
-JAM_EDITABLE_FIELDS = ("title", "description", "visibility", "time_zone")
+JAM_EDITABLE_FIELDS = ("title", "description", "visibility", "time_zone", "language")
 
 
 def jam_update(*, actor: User, jam: Jam, reason: str = "", **fields: Any) -> Jam:
@@ -123,6 +139,98 @@ def jam_update(*, actor: User, jam: Jam, reason: str = "", **fields: Any) -> Jam
             jam_id=jam.pk, name="jam.updated", data={"title": jam.title, "fields": list(changed)}
         )
     return jam
+
+
+# --- Texts in other languages ------------------------------------------------
+
+
+def _text_language(jam: Jam, language: str) -> str:
+    if language not in dict(settings.LANGUAGES):
+        raise Invalid(_("That language is not offered."))
+    if language == jam.language:
+        raise Invalid(
+            _("The jam's own title and description are in its default language; edit them there.")
+        )
+    return language
+
+
+def _text_save(row: JamText | TopicText, title: str, description: str) -> None:
+    row.title, row.description = title, description
+    try:
+        row.full_clean(exclude=["jam", "topic"])
+    except ValidationError as exc:
+        raise Invalid(" ".join(exc.messages)) from exc
+    row.save()
+
+
+def jam_text_set(
+    *, actor: User, jam: Jam, language: str, title: str, description: str, reason: str = ""
+) -> JamText | None:
+    """Write the jam's title and description in ``language`` (not its default
+    one); blank both to remove that translation."""
+    _context(jam, actor, Action.MANAGE_JAM)
+    language = _text_language(jam, language)
+    title, description = title.strip(), description.strip()
+    with transaction.atomic():
+        _lock(jam)  # one writer per jam: no race on the language's row
+        row = JamText.objects.filter(jam=jam, language=language).first()
+        if not (title or description):
+            if row is None:
+                return None
+            row.delete()
+            audit_append(
+                jam=jam, actor=actor, action="jam.text_removed", target=language, reason=reason
+            )
+            return None
+        if row is not None and (row.title, row.description) == (title, description):
+            return row
+        row = row or JamText(jam=jam, language=language)
+        _text_save(row, title, description)
+        audit_append(
+            jam=jam,
+            actor=actor,
+            action="jam.text_set",
+            target=language,
+            reason=reason,
+            data={"language": language, "title": title},
+        )
+    return row
+
+
+def topic_text_set(
+    *, actor: User, topic: Topic, language: str, title: str, description: str, reason: str = ""
+) -> TopicText | None:
+    """Write a topic's title and description in ``language`` (not the jam's
+    default one); blank both to remove that translation."""
+    jam = topic.jam
+    _context(jam, actor, Action.MANAGE_JAM)
+    language = _text_language(jam, language)
+    title, description = title.strip(), description.strip()
+    with transaction.atomic():
+        _lock(jam)
+        row = TopicText.objects.filter(topic=topic, language=language).first()
+        target = f"{topic.title} [{language}]"
+        if not (title or description):
+            if row is None:
+                return None
+            row.delete()
+            audit_append(
+                jam=jam, actor=actor, action="topic.text_removed", target=target, reason=reason
+            )
+            return None
+        if row is not None and (row.title, row.description) == (title, description):
+            return row
+        row = row or TopicText(topic=topic, language=language)
+        _text_save(row, title, description)
+        audit_append(
+            jam=jam,
+            actor=actor,
+            action="topic.text_set",
+            target=target,
+            reason=reason,
+            data={"topic": topic.pk, "language": language, "title": title},
+        )
+    return row
 
 
 # --- Topics ------------------------------------------------------------------
@@ -366,7 +474,15 @@ def jam_transition(
             data={"changes": changes, "minutes": minutes},
         )
         _phase_changed(jam, now)
+        if transition is Transition.PUBLISH:  # members are told once it is committed
+            transaction.on_commit(lambda: _report_published(jam))
     return jam
+
+
+def _report_published(jam: Jam) -> None:
+    from analysis.report import report_published_notify  # analysis imports jams: import late
+
+    report_published_notify(jam)
 
 
 def _phase_changed(jam: Jam, now: datetime) -> None:
@@ -441,8 +557,10 @@ def _invitation_send(invitation: Invitation, actor: User) -> None:
         "inviter": actor,
         "url": site.rstrip("/") + invitation.get_absolute_url(),
     }
-    with translation.override(actor.language or settings.LANGUAGE_CODE):
-        subject = _("You are invited to %(jam)s") % {"jam": invitation.jam.title}
+    language = actor.language or settings.LANGUAGE_CODE
+    jams_localize([invitation.jam], language=language)
+    with translation.override(language):
+        subject = _("You are invited to %(jam)s") % {"jam": invitation.jam.local.title}
         body = render_to_string("jams/email/invitation.txt", context)
     send_mail(subject, body, None, [invitation.email])
 
@@ -560,6 +678,13 @@ def membership_remove(*, actor: User, membership: Membership, reason: str = "") 
 # --- Alerts ------------------------------------------------------------------
 
 
+def alert_emails_queue(alert: Alert) -> None:
+    """Email the alert after commit to members who want email at once."""
+    from community.services import alert_emails_queue as queue
+
+    queue(alert)
+
+
 def alert_send(
     *, actor: User, jam: Jam, text: str, client_id: str | None = None
 ) -> tuple[Alert, int]:
@@ -580,6 +705,7 @@ def alert_send(
     with transaction.atomic():
         alert = Alert.objects.create(jam=jam, author=actor, text=text, client_id=client_id)
         audit_append(jam=jam, actor=actor, action="alert.sent", target=text[:200])
+        alert_emails_queue(alert)
         event = realtime.event_record(
             jam_id=jam.pk,
             name="alert",

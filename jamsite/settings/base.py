@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "ideas",
     "voting",
     "analysis",
+    "community",
 ]
 
 MIDDLEWARE = [
@@ -53,6 +54,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
+    "jams.middleware.ViewerTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -110,15 +112,50 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 REDIS_URL = env("REDIS_URL", default="")
-if REDIS_URL:
-    # The pub/sub layer publishes a group message once per process, not once
-    # per member. The pool is sized for connect storms (see docs/PITFALLS).
+# The channel layer: "memory" (one process only), "redis-pubsub" (a group
+# message is published once and each process that joined the group receives
+# it once) or "redis" (channels_redis's core layer, one list push per group
+# member). Default: the pub/sub layer with REDIS_URL, else memory. The
+# benchmarks (docs/benchmarks.md) compare all three.
+CHANNEL_LAYER = env("CHANNEL_LAYER", default="redis-pubsub" if REDIS_URL else "memory")
+# redis-py's async pool refuses the 101st concurrent connection ("Too many
+# connections"), so a connect storm (every socket joins its user's group)
+# failed handshakes with HTTP 500 (docs/PITFALLS). Size it for storms.
+REDIS_MAX_CONNECTIONS = env.int("REDIS_MAX_CONNECTIONS", default=2000)
+if CHANNEL_LAYER not in ("memory", "redis", "redis-pubsub"):
+    raise ValueError(f"CHANNEL_LAYER={CHANNEL_LAYER!r}: use memory, redis or redis-pubsub")
+if CHANNEL_LAYER != "memory" and not REDIS_URL:
+    raise ValueError(f"CHANNEL_LAYER={CHANNEL_LAYER!r} needs REDIS_URL")
+if CHANNEL_LAYER == "redis-pubsub":
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [{"address": REDIS_URL}]},
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}]
+            },
         }
     }
+elif CHANNEL_LAYER == "redis":
+    # One hub channel per process receives every event of its jams: give it
+    # room for bursts (the default capacity of 100 drops silently).
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}],
+                "capacity": 10_000,
+            },
+        }
+    }
+else:
+    # Same capacity reasoning as the core Redis layer.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": 10_000, "expiry": 60},
+        }
+    }
+if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -126,14 +163,6 @@ if REDIS_URL:
         }
     }
 else:
-    # One hub channel per process receives every event of its jams: give it
-    # room for bursts (the default capacity of 100 drops silently).
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
-            "CONFIG": {"capacity": 10_000, "expiry": 60},
-        }
-    }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Accounts (django-allauth)
@@ -198,7 +227,9 @@ LANGUAGES = [
     ("fr", _("French")),
     ("de", _("German")),
 ]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# The translation catalogs. JAM_LOCALE_DIR points makemessages at a copy
+# (tests/test_i18n.py checks a fresh extraction against the committed ones).
+LOCALE_PATHS = [Path(env("JAM_LOCALE_DIR", default=str(BASE_DIR / "locale")))]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -206,6 +237,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+# Uploaded files (profile photos). In development the site serves them; in
+# production let the proxy serve MEDIA_ROOT at MEDIA_URL (docs/operations.md).
+MEDIA_URL = "media/"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 # WhiteNoise serves static files from the ASGI server itself (daphne, uvicorn).
 WHITENOISE_USE_FINDERS = True
 
@@ -248,6 +283,12 @@ TASKS = {
     "default": {"BACKEND": env("TASKS_BACKEND", default="django.tasks.backends.dummy.DummyBackend")}
 }
 ANALYSIS_LIVE_RERUN_MINUTES = env.int("ANALYSIS_LIVE_RERUN_MINUTES", default=15)
+
+# Community (docs/community.md): an idea without replies joins the help radar
+# after this many minutes (per jam, this is the default); new members get
+# notification emails in this mode (immediate, digest or off).
+COMMUNITY_HELP_UNANSWERED_MINUTES = env.int("COMMUNITY_HELP_UNANSWERED_MINUTES", default=30)
+COMMUNITY_EMAIL_DEFAULT = env("COMMUNITY_EMAIL_DEFAULT", default="digest")
 
 LOGGING = {
     "version": 1,

@@ -9,7 +9,7 @@ const body = document.body;
 
 // --- Countdown -------------------------------------------------------------
 
-function formatRemaining(ms) {
+function formatRemaining(ms, daysLabel = "d") {
   if (ms <= 0) return "0:00";
   const s = Math.floor(ms / 1000);
   const d = Math.floor(s / 86400);
@@ -18,7 +18,7 @@ function formatRemaining(ms) {
   const sec = s % 60;
   const pad = (n) => String(n).padStart(2, "0");
   const clock = h || d ? `${h}:${pad(m)}:${pad(sec)}` : `${m}:${pad(sec)}`;
-  return d ? `${d} d ${clock}` : clock;
+  return d ? `${d} ${daysLabel} ${clock}` : clock;
 }
 
 function startCountdowns() {
@@ -27,7 +27,7 @@ function startCountdowns() {
       const deadline = Date.parse(el.getAttribute("datetime"));
       if (Number.isNaN(deadline)) continue;
       const left = deadline - Date.now();
-      el.textContent = formatRemaining(left);
+      el.textContent = formatRemaining(left, el.dataset.daysLabel);
       if (left <= 0 && !el.dataset.expired) {
         el.dataset.expired = "1";
         // The phase changed by the clock: reload after a jitter so thousands
@@ -134,6 +134,9 @@ class JamSocket {
 
 function setStatus(status) {
   body.dataset.connection = status;
+  // The notice's text is in the page (translated), not in the script.
+  const notice = document.querySelector("[data-offline-notice]");
+  if (notice) notice.hidden = status !== "offline";
 }
 
 // --- Rendering events ----------------------------------------------------------
@@ -150,7 +153,8 @@ function postArticle(data) {
   const header = el("header", { class: "meta" });
   header.append(el("span", { class: "author" }, data.author ? data.author.name : ""));
   header.append(" · ");
-  header.append(el("time", { datetime: data.created_at }, new Date(data.created_at).toLocaleString()));
+  const lang = document.documentElement.lang || undefined;
+  header.append(el("time", { datetime: data.created_at }, new Date(data.created_at).toLocaleString(lang)));
   const content = el("div", { class: "body", "data-body": "" });
   content.innerHTML = data.body_html; // sanitized on the server (nh3) when written
   const counts = el("p", { class: "post-actions" });
@@ -233,7 +237,7 @@ function onPresence(data) {
   const online = document.querySelector("[data-online]");
   if (!online) return;
   online.hidden = false;
-  online.textContent = `● ${data.jam}`;
+  online.textContent = `● ${data.jam} ${online.dataset.onlineLabel || ""}`.trim();
 }
 
 // Analysis pages: move the progress bar; reload (jittered) when results are ready.
@@ -301,17 +305,101 @@ function interceptForms(socket) {
   });
 }
 
+// --- Community: notifications badge, help radar, session questions -----------
+
+function showNotificationCount(n) {
+  const badge = document.querySelector("[data-notification-count]");
+  if (!badge) return;
+  badge.textContent = String(n);
+  badge.hidden = n <= 0;
+}
+
+function bumpNotifications() {
+  const badge = document.querySelector("[data-notification-count]");
+  if (badge) showNotificationCount(Number(badge.textContent || 0) + 1);
+}
+
+// The header badge: counted once per page load, then kept by events.
+async function loadNotificationCount() {
+  const badge = document.querySelector("[data-notification-count]");
+  if (!badge || !badge.dataset.notificationCount) return;
+  try {
+    const response = await fetch(badge.dataset.notificationCount, { credentials: "same-origin" });
+    if (response.ok) showNotificationCount((await response.json()).unread);
+  } catch {
+    // offline: no badge
+  }
+}
+
+function onSessionStarted(data) {
+  const box = document.querySelector("[data-alerts]");
+  if (box) {
+    const item = el("p", { class: "alert" });
+    item.append(`${body.dataset.sessionText || ""} `, el("a", { href: data.url }, data.title));
+    box.prepend(item);
+  }
+  bumpNotifications();
+}
+
+// Replace a server-rendered fragment (the radar queue, the session
+// questions) with a fresh copy; coalesces bursts of events.
+const refreshTimers = new Map();
+function refreshFragment(selector, url) {
+  const target = document.querySelector(selector);
+  if (!target || !url || refreshTimers.has(selector)) return;
+  refreshTimers.set(selector, setTimeout(async () => {
+    refreshTimers.delete(selector);
+    try {
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (response.ok) target.innerHTML = await response.text(); // our own template
+    } catch {
+      // offline: the next event or a reload brings it
+    }
+  }, 300));
+}
+
+function onHelpChanged() {
+  refreshFragment("[data-help-queue]", body.dataset.helpRadar);
+}
+
+function onSessionActivity(data) {
+  if (Number(body.dataset.idea || 0) !== data.idea && data.session === undefined) return;
+  refreshFragment("[data-questions]", body.dataset.sessionQuestions);
+}
+
+document.addEventListener("jam:error", (event) => {
+  // Posting before accepting the jam's guidelines: go and read them.
+  if (event.detail.code === "guidelines_required" && body.dataset.guidelinesUrl) {
+    const next = encodeURIComponent(window.location.pathname);
+    window.location.assign(`${body.dataset.guidelinesUrl}?next=${next}`);
+  }
+});
+
 // --- Start ---------------------------------------------------------------------
 
 startCountdowns();
+loadNotificationCount();
 if (body.dataset.live !== undefined && body.dataset.jam && "WebSocket" in window) {
   const socket = new JamSocket(body.dataset.jam);
-  socket.on("post.created", onPostCreated);
+  socket.on("post.created", (data) => {
+    onPostCreated(data);
+    onSessionActivity(data);
+  });
   socket.on("post.updated", onPostUpdated);
   socket.on("post.hidden", onPostHidden);
-  socket.on("reaction.changed", onReaction);
+  socket.on("reaction.changed", (data) => {
+    onReaction(data);
+    onSessionActivity(data);
+  });
+  socket.on("session.answered", onSessionActivity);
+  socket.on("session.started", onSessionStarted);
+  socket.on("help.changed", onHelpChanged);
+  socket.on("notification", bumpNotifications);
   socket.on("phase.changed", onPhase);
-  socket.on("alert", onAlert);
+  socket.on("alert", (data) => {
+    onAlert(data);
+    bumpNotifications();
+  });
   socket.on("presence", onPresence);
   socket.on("turnout.changed", onTurnout);
   socket.on("analysis.progress", onAnalysis);

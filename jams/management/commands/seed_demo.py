@@ -184,6 +184,9 @@ class Command(BaseCommand):
             voting_demo_seed(
                 jam, phase=options["phase"], people=list(people.values()), password=password
             )
+            from analysis.demo import analysis_demo_seed
+
+            analysis_demo_seed(jam, phase=options["phase"], password=password)
         self.stdout.write(
             self.style.SUCCESS(f"Demo jam 'demo' ready in the {options['phase']} phase.")
         )
