@@ -58,3 +58,14 @@ check: lint test
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .mypy_cache .ruff_cache
+
+# Live fan-out benchmark (bench/live_bench.py, docs/benchmarks.md): needs
+# PostgreSQL and Redis; a few minutes with these defaults. Bigger runs:
+#   make bench BENCH_ARGS="--suite matrix --watchers 5000 --rates 10,20 --gen-procs 2"
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/0
+BENCH_ARGS ?= --suite connect,matrix,storm,two,posting --storm 2000
+bench: venv
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) \
+		$(PY) -m bench.live_bench $(BENCH_ARGS)
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench.pages_bench

@@ -50,7 +50,29 @@ ABUSE_STRIKES = 50
 HOLD_SECONDS = 2.0
 
 
+def _db[T](function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """``database_sync_to_async`` on the shared thread pool, not the single
+    thread-sensitive thread: with one thread every socket's database work
+    (connects, posts) queued behind every other's and a busy jam's posts
+    waited seconds for their ack. Each call still opens and closes its own
+    connection (close_old_connections); seq order comes from the jam row's
+    lock, and one socket's messages are still handled one at a time."""
+    return database_sync_to_async(function, thread_sensitive=False)
+
+
+# Jam ids by slug, per process (a slug names one jam at a time; a stale entry
+# is noticed by the snapshot and corrected).
+_jam_ids: dict[str, int] = {}
+
+
 class JamConsumer(AsyncWebsocketConsumer):
+    # No channel of its own per socket: events reach sockets through the
+    # process's hub (jams/hub.py), never through a per-socket channel. An
+    # alias that names no layer makes Channels skip ``new_channel`` and the
+    # receive loop on it, which cost every socket a queue (memory layer), a
+    # subscription (pub/sub layer) or a blocking Redis read (core layer:
+    # with 1,000 sockets those reads timed out and starved the hub).
+    channel_layer_alias = "jam-socket-without-channel"
     jam_id: int
     user_id: int
     role: str
@@ -74,12 +96,7 @@ class JamConsumer(AsyncWebsocketConsumer):
 
     async def _connect(self, user: Any) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
-        try:
-            access = await database_sync_to_async(live.socket_access)(slug=slug, user=user)
-        except DomainError:
-            await self.close(code=CLOSE_FORBIDDEN)
-            return
-        self.jam_id, self.user_id, self.role = access.jam_id, user.pk, access.role
+        self.user_id = user.pk
         self.topics: set[int] = set()
         self.ideas: set[int] = set()
         # Events go out on each socket in strictly increasing seq: clients
@@ -99,9 +116,39 @@ class JamConsumer(AsyncWebsocketConsumer):
             rate=settings.JAM_WS_MESSAGES_PER_SECOND, burst=settings.JAM_WS_MESSAGE_BURST
         )
         # Subscribe first, then take the snapshot, so no event falls between.
+        # Joining needs the jam's id; the slug's id is remembered per process,
+        # so a connect costs one database call (the snapshot, which checks
+        # access) instead of two (a connect storm is bound by these calls).
+        # The joined socket is not accepted and sends nothing until the
+        # snapshot allowed it; a refused one leaves the hub at once.
+        jam_id = _jam_ids.get(slug)
+        if jam_id is None:
+            try:
+                access = await _db(live.socket_access)(slug=slug, user=user)
+            except DomainError:
+                await self.close(code=CLOSE_FORBIDDEN)
+                return
+            jam_id = _jam_ids[slug] = access.jam_id
+        self.jam_id, self.role = jam_id, ""
         self.hub = hub_for_loop()
         await self.hub.join(self)
-        snapshot = await database_sync_to_async(live.socket_snapshot)(slug=slug, user=user)
+        try:
+            snapshot = await _db(live.socket_snapshot)(slug=slug, user=user)
+        except DomainError:
+            await self._refuse()
+            return
+        if snapshot.jam_id != self.jam_id:
+            # The slug now names another jam (deleted and created again).
+            await self.hub.leave(self)
+            self.held = []  # anything held was the other jam's
+            self.jam_id = _jam_ids[slug] = snapshot.jam_id
+            await self.hub.join(self)
+            try:
+                snapshot = await _db(live.socket_snapshot)(slug=slug, user=user)
+            except DomainError:
+                await self._refuse()
+                return
+        self.role = snapshot.role
         self.floor = snapshot.seq
         await self.accept()
         self.accepted = True
@@ -109,6 +156,12 @@ class JamConsumer(AsyncWebsocketConsumer):
         self.hold_timer = asyncio.get_running_loop().call_later(
             HOLD_SECONDS, lambda: asyncio.ensure_future(self.hold_expired())
         )
+
+    async def _refuse(self) -> None:
+        if self.hub is not None:
+            await self.hub.leave(self)
+            self.hub = None
+        await self.close(code=CLOSE_FORBIDDEN)
 
     async def disconnect(self, code: int) -> None:
         if self.hold_timer is not None:
@@ -135,7 +188,8 @@ class JamConsumer(AsyncWebsocketConsumer):
             self.held.append((seq, text))
             return
         self.sent = seq
-        await self.send(text_data=text)
+        # Straight to the ASGI send: the hot path of the fan-out.
+        await self.base_send({"type": "websocket.send", "text": text})
 
     async def release_held(self) -> None:
         if self.hold_timer is not None:
@@ -161,9 +215,7 @@ class JamConsumer(AsyncWebsocketConsumer):
             await self.send_json({"type": "tick", "seq": seq})
 
     async def recheck(self) -> None:
-        role = await database_sync_to_async(live.socket_role)(
-            jam_id=self.jam_id, user_id=self.user_id
-        )
+        role = await _db(live.socket_role)(jam_id=self.jam_id, user_id=self.user_id)
         if role is None:
             await self.send_error(None, Forbidden(_("You are no longer a member of this jam.")))
             await self.close(code=CLOSE_FORBIDDEN)
@@ -219,7 +271,7 @@ class JamConsumer(AsyncWebsocketConsumer):
         await handler(self, message)
 
     async def on_subscribe(self, message: Subscribe) -> None:
-        await database_sync_to_async(live.subscription_check)(
+        await _db(live.subscription_check)(
             jam_id=self.jam_id, user_id=self.user_id, topic=message.topic, idea=message.idea
         )
         if message.topic is not None:
@@ -243,7 +295,7 @@ class JamConsumer(AsyncWebsocketConsumer):
         try:
             after = message.after
             while True:
-                page = await database_sync_to_async(live.replay)(
+                page = await _db(live.replay)(
                     jam_id=self.jam_id,
                     user_id=self.user_id,
                     after=after,
@@ -268,19 +320,17 @@ class JamConsumer(AsyncWebsocketConsumer):
         await self.send_json({"type": "pong"})
 
     async def on_post(self, message: PostMessage) -> None:
-        ack = await database_sync_to_async(live.post_submit)(
-            jam_id=self.jam_id, user_id=self.user_id, message=message
-        )
+        ack = await _db(live.post_submit)(jam_id=self.jam_id, user_id=self.user_id, message=message)
         await self.send_json({"type": "ack", **ack})
 
     async def on_react(self, message: ReactMessage) -> None:
-        ack = await database_sync_to_async(live.react_submit)(
+        ack = await _db(live.react_submit)(
             jam_id=self.jam_id, user_id=self.user_id, message=message
         )
         await self.send_json({"type": "ack", **ack})
 
     async def on_alert(self, message: AlertMessage) -> None:
-        ack = await database_sync_to_async(live.alert_submit)(
+        ack = await _db(live.alert_submit)(
             jam_id=self.jam_id, user_id=self.user_id, message=message
         )
         await self.send_json({"type": "ack", **ack})
