@@ -60,12 +60,16 @@ clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .mypy_cache .ruff_cache
 
 # Live fan-out benchmark (bench/live_bench.py, docs/benchmarks.md): needs
-# PostgreSQL and Redis; a few minutes with these defaults. Bigger runs:
-#   make bench BENCH_ARGS="--suite matrix --watchers 5000 --rates 10,20 --gen-procs 2"
+# PostgreSQL and Redis; about six minutes with these defaults. The full run
+# of docs/benchmarks.md (about 20 minutes):
+#   make bench BENCH_ARGS="--suite connect,matrix,storm,hold,two,posting --storm-pool-check"
+# Bigger fan-outs: BENCH_ARGS="--suite matrix --watchers 5000 --rates 5,10 --gen-procs 2"
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/0
-BENCH_ARGS ?= --suite connect,matrix,storm,two,posting --storm 2000
+# pages_bench creates and drops test_<name> of this URL.
+BENCH_PAGES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/jam_pages_bench
+BENCH_ARGS ?= --suite matrix,posting --seconds 6
 bench: venv
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) \
 		$(PY) -m bench.live_bench $(BENCH_ARGS)
-	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench.pages_bench
+	DATABASE_URL=$(BENCH_PAGES_DATABASE_URL) $(PY) -m bench.pages_bench
