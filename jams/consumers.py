@@ -14,7 +14,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils.translation import gettext as _
 
 from . import live
@@ -54,10 +54,24 @@ def _db[T](function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
     """``database_sync_to_async`` on the shared thread pool, not the single
     thread-sensitive thread: with one thread every socket's database work
     (connects, posts) queued behind every other's and a busy jam's posts
-    waited seconds for their ack. Each call still opens and closes its own
-    connection (close_old_connections); seq order comes from the jam row's
-    lock, and one socket's messages are still handled one at a time."""
-    return database_sync_to_async(function, thread_sensitive=False)
+    waited seconds for their ack. Seq order comes from the jam row's lock,
+    and one socket's messages are still handled one at a time.
+
+    Each call hands its connection back when it ends (to the psycopg pool on
+    PostgreSQL, jamsite/settings/base.py). ``database_sync_to_async`` does
+    that too, but Channels' test communicator replaces its
+    close_old_connections with a no-op, and a pooled connection left on a
+    worker thread is never returned: the pool ran dry after nine consumer
+    tests. Closing here, on the worker thread that used the connection, is
+    right everywhere (these calls never share the caller's connection)."""
+
+    def run(*args: Any, **kwargs: Any) -> T:
+        try:
+            return function(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return database_sync_to_async(run, thread_sensitive=False)
 
 
 # Jam ids by slug, per process (a slug names one jam at a time; a stale entry

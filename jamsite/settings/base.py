@@ -87,6 +87,28 @@ DATABASES = {
 }
 # No persistent connections under ASGI: each sync_to_async thread would keep one.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A per-process psycopg pool instead: every database_sync_to_async call
+    # opened a new PostgreSQL connection (a backend fork, TLS/auth, ~15-25 % of
+    # a socket connect's CPU); with the pool, Django's close() hands the
+    # connection back (CONN_MAX_AGE stays 0, as the pool requires). A process
+    # runs at most the default thread pool's workers (min(32, cores + 4)) plus
+    # the one thread-sensitive thread at once, so the default of 10 leaves
+    # room; size it for PostgreSQL's max_connections times the processes.
+    # A request waits at most DATABASE_POOL_TIMEOUT seconds for a connection,
+    # then fails like a database outage (the socket answers ``unavailable``).
+    # Health checks (one empty round trip per checkout) drop connections a
+    # PostgreSQL restart killed instead of failing a request on each.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    if env.int("DATABASE_POOL_MAX", default=10) > 0:
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": env.int("DATABASE_POOL_MIN", default=2),
+            "max_size": env.int("DATABASE_POOL_MAX", default=10),
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=5.0),
+        }
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool(
+            "DATABASE_HEALTH_CHECKS", default=True
+        )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock
     # at BEGIN so concurrent writers queue instead of failing to upgrade.
