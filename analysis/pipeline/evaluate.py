@@ -43,6 +43,8 @@ class PolisVotes:
     votes: Votes
     polis_groups: np.ndarray
     """Pol.is's own group per participant; -1 where Pol.is gave none."""
+    moderated_out: tuple[int, ...] = ()
+    """Statements (columns of ``votes``) the moderators rejected; their votes are kept."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,7 @@ def read_comments(conversation: Path) -> list[dict[str, str]]:
 
 
 def read_polis_votes(conversation: Path) -> PolisVotes:
-    """Votes from ``participants-votes.csv`` without statements the moderators rejected."""
+    """Votes from ``participants-votes.csv``, with the statements the moderators rejected."""
     rejected = {
         row["comment-id"] for row in read_comments(conversation) if row["moderated"] == "-1"
     }
@@ -68,24 +70,24 @@ def read_polis_votes(conversation: Path) -> PolisVotes:
     header = rows[0]
     first_statement = header.index("n-disagree") + 1
     group_column = header.index("group-id")
-    kept = [j for j, cid in enumerate(header[first_statement:]) if cid not in rejected]
+    comment_ids = header[first_statement:]
     participants, statements, values = [], [], []
     for participant, row in enumerate(rows[1:]):
-        cells = row[first_statement:]
-        for column, j in enumerate(kept):
-            if j < len(cells) and cells[j] != "":
+        for column, cell in enumerate(row[first_statement:]):
+            if cell != "":
                 participants.append(participant)
                 statements.append(column)
-                values.append(float(cells[j]))
+                values.append(float(cell))
     votes = Votes(
         participants=np.array(participants, dtype=np.int64),
         statements=np.array(statements, dtype=np.int64),
         values=np.array(values),
         n_participants=len(rows) - 1,
-        n_statements=len(kept),
+        n_statements=len(comment_ids),
     )
     groups = np.array([int(row[group_column]) if row[group_column] else -1 for row in rows[1:]])
-    return PolisVotes(votes, groups)
+    moderated_out = tuple(j for j, cid in enumerate(comment_ids) if cid in rejected)
+    return PolisVotes(votes, groups, moderated_out)
 
 
 def read_rated_snippets(path: Path) -> RatedSnippets:
@@ -172,8 +174,14 @@ def evaluate_groups(data_dir: Path) -> list[EvaluationRow]:
         n_polis = len(set(data.polis_groups.tolist()) - {-1})
         if n_polis == 0:
             continue
-        auto = _agreement(data, find_opinion_groups(data.votes).assignments)
-        given = _agreement(data, find_opinion_groups(data.votes, k=n_polis).assignments)
+        moderated_out = data.moderated_out
+        auto = _agreement(
+            data, find_opinion_groups(data.votes, moderated_out=moderated_out).assignments
+        )
+        given = _agreement(
+            data,
+            find_opinion_groups(data.votes, k=n_polis, moderated_out=moderated_out).assignments,
+        )
         auto_scores.append(auto[0])
         given_scores.append(given[0])
         note = f"Pol.is k={n_polis}, ours k={auto[1]}; Pol.is's k: ARI {given[0]:.3f}"

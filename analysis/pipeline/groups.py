@@ -1,18 +1,32 @@
 """Opinion groups from agree / disagree / pass votes, the way Pol.is finds them.
 
-1. Missing votes are imputed with the statement's mean vote.
-2. PCA to two components, fitted on participants with enough votes.
-3. Each projection is scaled by ``sqrt(n_statements / n_voted)``: a sparse
-   voter's position is otherwise pulled towards the centre by the imputed means.
-4. Participants with fewer than ``min(min_votes, n_statements)`` votes get no group.
+Following Pol.is's math (``polismath``: ``conversation.clj``, ``pca.clj``,
+``clusters.clj``), written afresh:
+
+1. Missing votes are imputed with the statement's mean vote. A statement the
+   moderators took out stays a column, but every cell of it is set to 0
+   (Pol.is's ``zero-out-columns``): it no longer moves anyone, yet it still
+   counts as seen by everyone in step 3.
+2. PCA to two components, fitted on every participant, as Pol.is does; each
+   participant's position is the dot product of their own centred votes with
+   the components (unseen statements add nothing).
+3. Each position is scaled by ``sqrt(columns / columns seen)``: a sparse
+   voter's position is otherwise pulled towards the centre by the imputed
+   means. With statements moderated out, "seen" includes those columns.
+4. Participants "in the conversation" have voted at least
+   ``min(min_votes, columns)`` times (votes on moderated-out statements
+   count); if fewer than 15 are, the most active voters are added up to 15.
+   The others get no group.
 5. k-means into up to 100 "base clusters", then weighted k-means of their
-   centres into k = 2..5 groups, k chosen by silhouette.
+   centres into k groups, k from 2 to ``min(5, 2 + base clusters // 12)``
+   chosen by the silhouette of the base-cluster centres.
 
 Votes come as (participant, statement, vote) triples, so the matrix stays
 sparse: only seen statements are stored, centred on the statement's mean,
 and the unseen ones are exactly the mean-imputed zeros.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -25,6 +39,10 @@ from sklearn.metrics import silhouette_score
 
 AGREE, DISAGREE, PASS = 1, -1, 0
 _BASE_CLUSTERS = 100
+_MIN_IN_CONVERSATION = 15
+"""Pol.is's ``greedy-n``: below this many eligible voters, the most active join."""
+_BASE_CLUSTERS_PER_EXTRA_GROUP = 12
+"""Pol.is's ``max-k-fn``: one more candidate k per 12 base clusters above 2."""
 _Z_90 = float(norm.ppf(0.90))
 
 
@@ -83,24 +101,41 @@ def find_opinion_groups(
     k: int | None = None,
     k_range: tuple[int, int] = (2, 5),
     min_votes: int = 7,
+    moderated_out: Collection[int] = (),
     n_representative: int = 5,
     n_consensus: int = 5,
     n_divisive: int = 5,
     random_state: int = 0,
 ) -> OpinionGroupsResult:
-    """Group participants by how they vote; deterministic for a fixed ``random_state``."""
-    centred, voted = _centred_matrix(votes)
-    eligible = voted >= min(min_votes, votes.n_statements)
+    """Group participants by how they vote; deterministic for a fixed ``random_state``.
+
+    ``moderated_out`` lists statements the moderators removed whose votes are
+    still in ``votes``: they are handled as Pol.is does (see the module
+    docstring) and are never representative, consensus or divisive.
+    """
+    moderated = np.zeros(votes.n_statements, dtype=bool)
+    moderated[np.asarray(list(moderated_out), dtype=np.int64)] = True
+    kept = ~moderated[votes.statements]
+    centred, voted = _centred_matrix(votes, kept)
+    columns = np.bincount(votes.statements, minlength=votes.n_statements) > 0
+    n_columns = int(columns.sum())
+    seen = voted + int((columns & moderated).sum())
+    eligible = _in_conversation(
+        np.bincount(votes.participants, minlength=votes.n_participants),
+        min(min_votes, n_columns),
+    )
     projection = np.full((votes.n_participants, 2), np.nan)
     if eligible.sum() < 3:
         return _empty_result(votes, projection)
-    projection[eligible] = _scaled_projection(
-        centred, voted, eligible, votes.n_statements, random_state
-    )
-    labels, k_scores = _cluster(projection[eligible], k, k_range, random_state)
+    positions = _project(centred, random_state)[eligible]
+    projection[eligible] = positions * np.sqrt(n_columns / np.maximum(seen[eligible], 1))[:, None]
+    clustered = _cluster(projection[eligible], k, k_range, random_state)
+    if clustered is None:
+        return _empty_result(votes, projection)
+    labels, k_scores = clustered
     group_of = np.full(votes.n_participants, -1)
     group_of[eligible] = labels
-    counts = _vote_counts(votes, group_of, int(labels.max()) + 1)
+    counts = _vote_counts(votes, kept, group_of, int(labels.max()) + 1)
     groups = tuple(
         OpinionGroup(
             id=group,
@@ -119,53 +154,74 @@ def find_opinion_groups(
     )
 
 
+def _in_conversation(vote_counts: np.ndarray, threshold: int) -> np.ndarray:
+    """Who is clustered: enough votes, or among the most active while too few have."""
+    eligible = (vote_counts >= threshold) & (vote_counts > 0)
+    missing = _MIN_IN_CONVERSATION - int(eligible.sum())
+    if missing > 0:
+        candidates = np.flatnonzero(~eligible & (vote_counts > 0))
+        most_active = candidates[np.argsort(-vote_counts[candidates], kind="stable")]
+        eligible[most_active[:missing]] = True
+    return eligible
+
+
 def _empty_result(votes: Votes, projection: np.ndarray) -> OpinionGroupsResult:
     return OpinionGroupsResult((None,) * votes.n_participants, (), (), (), projection)
 
 
-def _centred_matrix(votes: Votes) -> tuple[sparse.csr_matrix, np.ndarray]:
-    """Votes minus the statement's mean vote (unseen: 0, the imputed mean); votes per person."""
+def _centred_matrix(votes: Votes, kept: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """Kept votes minus the statement's mean vote (unseen and moderated out: 0); votes per person.
+
+    ``kept`` marks the votes (entries of ``votes``) on statements still in.
+    """
     shape = (votes.n_participants, votes.n_statements)
-    per_statement = np.bincount(votes.statements, minlength=votes.n_statements)
-    sums = np.bincount(votes.statements, weights=votes.values, minlength=votes.n_statements)
+    statements, values = votes.statements[kept], votes.values[kept]
+    per_statement = np.bincount(statements, minlength=votes.n_statements)
+    sums = np.bincount(statements, weights=values, minlength=votes.n_statements)
     means = sums / np.maximum(per_statement, 1)
     centred = sparse.csr_matrix(
-        (votes.values - means[votes.statements], (votes.participants, votes.statements)),
-        shape=shape,
+        (values - means[statements], (votes.participants[kept], statements)), shape=shape
     )
-    voted = np.bincount(votes.participants, minlength=votes.n_participants)
+    voted = np.bincount(votes.participants[kept], minlength=votes.n_participants)
     return centred, voted
 
 
-def _scaled_projection(
-    centred: sparse.csr_matrix,
-    voted: np.ndarray,
-    eligible: np.ndarray,
-    n_statements: int,
-    random_state: int,
-) -> np.ndarray:
+def _project(centred: sparse.csr_matrix, random_state: int) -> np.ndarray:
+    """Every participant's centred votes times the two principal components.
+
+    The columns of ``centred`` already have mean 0 over everyone, so the
+    components are those of Pol.is's imputed matrix, and projecting without
+    subtracting anything is Pol.is's sparsity-aware projection before scaling.
+    """
+    if not centred.data.any():  # every vote equals its statement's mean: nothing to find
+        return np.zeros((centred.shape[0], 2))
     if min(centred.shape) < 3:  # arpack needs more than two dimensions
-        dense = centred[eligible].toarray()
-        pca = PCA(n_components=min(2, *dense.shape), random_state=random_state).fit(dense)
-        positions = pca.transform(dense)
-        positions = np.pad(positions, ((0, 0), (0, 2 - positions.shape[1])))
+        dense = centred.toarray()
+        n_components = min(2, *dense.shape)
+        components = PCA(n_components=n_components, random_state=random_state).fit(dense)
     else:
-        pca = PCA(n_components=2, svd_solver="arpack", random_state=random_state)
-        positions = pca.fit(centred[eligible]).transform(centred[eligible])
-    scale = np.sqrt(n_statements / np.maximum(voted[eligible], 1))
-    return positions * scale[:, None]
+        components = PCA(n_components=2, svd_solver="arpack", random_state=random_state)
+        components.fit(centred)
+    positions = np.asarray(centred @ components.components_.T)
+    return np.pad(positions, ((0, 0), (0, 2 - positions.shape[1])))
 
 
 def _cluster(
     positions: np.ndarray, k: int | None, k_range: tuple[int, int], random_state: int
-) -> tuple[np.ndarray, dict[int, float]]:
-    """Base clusters, then groups of base clusters; returns a group per position."""
+) -> tuple[np.ndarray, dict[int, float]] | None:
+    """Base clusters, then groups of base clusters; a group per position (None: all alike)."""
     n_distinct = len(np.unique(positions.round(9), axis=0))
+    if n_distinct < 2:
+        return None
     n_base = min(_BASE_CLUSTERS, n_distinct)
     base = KMeans(n_clusters=n_base, n_init=1, random_state=random_state).fit(positions)
     centres = base.cluster_centers_
     weights = np.bincount(base.labels_, minlength=n_base)
-    candidates = [k] if k is not None else list(range(k_range[0], k_range[1] + 1))
+    if k is not None:
+        candidates = [k]
+    else:
+        most = min(k_range[1], 2 + n_base // _BASE_CLUSTERS_PER_EXTRA_GROUP)
+        candidates = list(range(k_range[0], most + 1))
     candidates = [c for c in candidates if 2 <= c < n_base] or [1]
     best: tuple[float, np.ndarray] | None = None
     scores: dict[int, float] = {}
@@ -200,8 +256,11 @@ class _VoteCounts:
     seen: np.ndarray
 
 
-def _vote_counts(votes: Votes, group_of: np.ndarray, n_groups: int) -> _VoteCounts:
-    grouped = group_of[votes.participants] >= 0
+def _vote_counts(
+    votes: Votes, kept: np.ndarray, group_of: np.ndarray, n_groups: int
+) -> _VoteCounts:
+    """Counts of the kept votes: a moderated-out statement is seen by nobody, so never passes."""
+    grouped = (group_of[votes.participants] >= 0) & kept
     rows = group_of[votes.participants][grouped]
     cols = votes.statements[grouped]
     values = votes.values[grouped]
