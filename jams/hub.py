@@ -35,6 +35,7 @@ from channels.db import database_sync_to_async
 from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
 
+from .middleware import DATABASE_DOWN
 from .presence import PresenceBoard, PresenceReport
 from .realtime import jam_group, user_group
 from .sequencer import Message, Sequencer
@@ -166,6 +167,8 @@ class Hub:
             await self._fill(jam_id)
         except asyncio.CancelledError:
             raise
+        except DATABASE_DOWN as exc:  # an outage, not a bug: no traceback
+            logger.warning("hub gap fill failed, the database is unavailable: %s", exc)
         except Exception:
             logger.exception("hub gap fill failed; the next heartbeat retries")
         finally:
@@ -227,6 +230,8 @@ class Hub:
                     await self._refresh_groups()
             except asyncio.CancelledError:
                 raise
+            except DATABASE_DOWN as exc:  # an outage, not a bug: no traceback
+                logger.warning("hub tick skipped, the database is unavailable: %s", exc)
             except Exception:
                 logger.exception("hub tick failed; continuing")
 

@@ -1,12 +1,48 @@
-"""Show times in the signed-in member's own time zone on every page."""
+"""Middleware: the member's own time zone on every page (Django, HTTP), and a
+clean refusal of WebSocket handshakes while the database is down (ASGI).
+
+``DatabaseOutageGuard`` sits between the origin check and Channels' session
+and auth middleware (jamsite/asgi.py). Loading the session and the user of a
+WebSocket handshake reads the database before any consumer runs, so while
+PostgreSQL is down, restarting or out of connections that read raises, and
+without the guard the server logs "Exception inside application" with a
+traceback and answers the handshake with HTTP 500.
+
+With the guard, a database error raised before the socket is accepted
+(``django.db`` or psycopg ``OperationalError`` / ``InterfaceError``, a pool
+timeout included) refuses the socket cleanly: it is accepted and closed at
+once with code 4503 ("service unavailable, try again later", in the 4xxx
+range of our other codes: 4401, 4403, 4429), logged as one warning line
+without a traceback. Clients reconnect with jittered backoff and resume
+(docs/protocol.md). Not RFC 6455's 1013 "try again later": daphne's
+WebSocket library (autobahn) refuses to send any code but 1000 and
+3000-4999, and raises.
+
+The consumer's own refusal for the same cause (a close with 1013 before
+accepting, when the database goes away between the session load and the
+snapshot) gets the same treatment: servers turn a close before accept into
+HTTP 403, which hides the code, so the guard accepts first and closes with
+4503.
+
+The socket is accepted only after the origin check (the guard is inside
+``AllowedHostsOriginValidator``) and nothing is sent on it but the close.
+Errors after the socket is accepted are the consumer's business (it answers
+a message with the retryable ``unavailable`` error) and pass through.
+"""
 
 from __future__ import annotations
 
+import logging
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+import psycopg
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 
 class ViewerTimeZoneMiddleware:
@@ -27,3 +63,84 @@ class ViewerTimeZoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+# --- ASGI: the WebSocket handshake while the database is down ---------------
+
+# The service is briefly unable to take the socket: reconnect later.
+CLOSE_TRY_AGAIN = 4503
+# RFC 6455's "Try Again Later", which daphne cannot send (see above): what
+# the consumer closes a socket with when the database is down during connect.
+RFC_TRY_AGAIN = 1013
+DATABASE_DOWN: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+
+type Scope = dict[str, Any]
+type Message = dict[str, Any]
+type Receive = Callable[[], Awaitable[Message]]
+type Send = Callable[[Message], Awaitable[None]]
+type ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class DatabaseOutageGuard:
+    """Refuse a WebSocket handshake with close code 4503 when the database
+    cannot be reached while the handshake is set up (see the module doc)."""
+
+    def __init__(self, inner: ASGIApp) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("type") != "websocket":
+            await self.inner(scope, receive, send)
+            return
+        state = {"connect_received": False, "accepted": False, "closed": False}
+
+        async def guarded_receive() -> Message:
+            message: Message = await receive()
+            if message.get("type") == "websocket.connect":
+                state["connect_received"] = True
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            kind = message.get("type")
+            if (
+                kind == "websocket.close"
+                and not state["accepted"]
+                and message.get("code") in (CLOSE_TRY_AGAIN, RFC_TRY_AGAIN)
+            ):
+                # A close before accept becomes HTTP 403 and the code is lost.
+                await send({"type": "websocket.accept"})
+                state["accepted"] = True
+                message = {**message, "code": CLOSE_TRY_AGAIN}
+            if kind == "websocket.accept":
+                state["accepted"] = True
+            elif kind == "websocket.close":
+                state["closed"] = True
+            await send(message)
+
+        try:
+            await self.inner(scope, guarded_receive, guarded_send)
+        except DATABASE_DOWN as exc:
+            if state["accepted"]:
+                raise  # the socket was open: not a handshake failure
+            first_line = next(iter(str(exc).strip().splitlines()), "")
+            logger.warning(
+                "socket refused (close %s), the database is unavailable: %s: %s",
+                CLOSE_TRY_AGAIN,
+                type(exc).__name__,
+                first_line,
+            )
+            if state["closed"]:
+                return
+            if not state["connect_received"]:
+                # The first message of a WebSocket scope is websocket.connect;
+                # a client that left already sends websocket.disconnect.
+                first = await receive()
+                if first.get("type") != "websocket.connect":
+                    return
+            await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN})

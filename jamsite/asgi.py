@@ -1,7 +1,10 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels.
 
 Order matters: Django is set up by get_asgi_application() before anything
-that imports models (the routing) is imported.
+that imports models (the routing) is imported. WebSockets: the origin check
+first, then the database-outage guard (a handshake that cannot load its
+session or user is closed with 4503 "try again later", jams/middleware.py),
+then the session and user, then the routes.
 """
 
 import os
@@ -15,13 +18,14 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from jams.middleware import DatabaseOutageGuard  # noqa: E402
 from jams.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            DatabaseOutageGuard(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

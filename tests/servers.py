@@ -489,6 +489,15 @@ def http_get(url: str, sessionid: str, timeout: float = 10.0) -> str:
         return str(response.read().decode())
 
 
+class SocketRefused(ConnectionError):
+    """The server accepted the handshake and closed the socket before its
+    hello (e.g. 4503 "try again later" while the database is down)."""
+
+    def __init__(self, code: int | None) -> None:
+        super().__init__(f"socket closed before hello (code {code})")
+        self.code = code
+
+
 class LiveSocket:
     """A jam socket as the browser's jam.js uses it, for async tests.
 
@@ -536,7 +545,16 @@ class LiveSocket:
         )
         socket = cls(ws, auto_resume=auto_resume)
         socket._reader = asyncio.create_task(socket._read())
-        socket.hello = await socket.receive_until("hello", within=within)
+        hello = asyncio.ensure_future(socket.receive_until("hello", within=within))
+        closed = asyncio.ensure_future(socket.closed.wait())
+        await asyncio.wait({hello, closed}, return_when=asyncio.FIRST_COMPLETED)
+        if not hello.done():
+            hello.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await hello
+            raise SocketRefused(ws.close_code)  # accepted, then closed before hello
+        closed.cancel()
+        socket.hello = hello.result()
         socket.last_seq = int(socket.hello["seq"])
         return socket
 
@@ -748,6 +766,9 @@ class ReconnectingClient:
     acknowledged (after a retryable error, a timeout or a lost socket).
 
     ``applied`` merges the events of every socket it had (seq -> event).
+    ``refusals`` records why each failed connect failed: the close code of a
+    socket closed before its hello, ``"http <status>"`` for a refused
+    handshake, else the exception's name.
     """
 
     def __init__(
@@ -761,11 +782,17 @@ class ReconnectingClient:
         self.connects = 0
         self.retries = 0
         self.errors: list[dict[str, Any]] = []
+        self.refusals: list[int | str | None] = []
+        self._after: int | None = None
         self._connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self, topics: tuple[int, ...] = ()) -> None:
+    async def start(self, topics: tuple[int, ...] = (), *, after: int | None = None) -> None:
+        """Connect (waiting at most 30 s); ``after``: resume after this seq on
+        the first connect too, as a page rendered at that seq does (jam.js
+        starts from the page's ``data-seq``), instead of the hello's."""
         self.topics = set(topics)
+        self._after = after
         self._task = asyncio.create_task(self._run())
         async with asyncio.timeout(30):
             await self._connected.wait()
@@ -779,14 +806,15 @@ class ReconnectingClient:
                 socket = await LiveSocket.open(
                     self.server, self.sessionid, slug=self.slug, auto_resume=True
                 )
-            except Exception:
+            except Exception as exc:
+                self.refusals.append(self._refusal(exc))
                 failures += 1
                 await asyncio.sleep(random.uniform(0, min(self.cap, 0.5 * 2 ** (failures - 1))))
                 continue
             try:
                 first = not self.connects
                 if first:
-                    self.last_seq = socket.last_seq
+                    self.last_seq = socket.last_seq if self._after is None else self._after
                 socket.last_seq = self.last_seq
                 for topic in sorted(self.topics):
                     await socket.subscribe(topic=topic)
@@ -809,6 +837,16 @@ class ReconnectingClient:
             self.socket = None
             await socket.close()
             await asyncio.sleep(random.uniform(0, 0.5))
+
+    @staticmethod
+    def _refusal(exc: Exception) -> int | str | None:
+        from websockets.exceptions import InvalidStatus
+
+        if isinstance(exc, SocketRefused):
+            return exc.code
+        if isinstance(exc, InvalidStatus):
+            return f"http {exc.response.status_code}"
+        return type(exc).__name__
 
     def _absorb(self, socket: LiveSocket) -> None:
         for seq, event in socket.applied.items():

@@ -3,6 +3,8 @@ own (never the shared one) and, when REDIS_URL is set, Redis:
 
 - a server process killed (SIGKILL) mid-run and started again;
 - PostgreSQL stopped for ten seconds while clients post, then started again;
+  a socket opened during the outage is refused cleanly (close code 4503, no
+  traceback) and its client gets in and resumes once the database is back;
 - one socket flooding thousands of messages: it is rate-limited (and cut
   off), and another user's post-to-ack latency stays within a factor of a
   baseline measured in the same test;
@@ -42,7 +44,15 @@ from .test_two_servers import database_posts, login, logs
 
 pytestmark = [pytest.mark.server, pytest.mark.postgres]
 
-HUB_ENV = {"JAM_HUB_TICK_SECONDS": "1", "JAM_HUB_REFRESH_SECONDS": "2"}
+HUB_ENV = {
+    "JAM_HUB_TICK_SECONDS": "1",
+    "JAM_HUB_REFRESH_SECONDS": "2",
+    # With a connection pool, a database call waits this long for a
+    # connection before it fails like an outage; it must stay below daphne's
+    # handshake timeout (5 s), or daphne drops a handshake waiting for its
+    # session before the guard can refuse it with 4503. (Ignored without a pool.)
+    "DATABASE_POOL_TIMEOUT": "2",
+}
 OUTAGE_SECONDS = 10.0
 CATCH_UP = 30.0
 
@@ -154,23 +164,55 @@ async def test_a_server_killed_and_restarted_loses_nothing(server: Server) -> No
         await bob.close()
 
 
+async def refused_during_outage(server: Server, sessionid: str) -> int | None:
+    """Open a socket as a browser would; the close code the server refuses it with.
+
+    The handshake itself succeeds (HTTP 101, not a 500 or 403) and the socket
+    is closed before any message: 4503, "try again later"."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
+
+    async with connect(
+        f"{server.ws_url}/ws/jams/demo/",
+        additional_headers={"Cookie": f"sessionid={sessionid}", "Origin": server.url},
+        open_timeout=10,
+    ) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 10)
+    assert closed.value.rcvd is not None, "closed without a close frame"
+    return closed.value.rcvd.code
+
+
+def log_since(server: Server, offset: int) -> str:
+    return server.log_path.read_bytes()[offset:].decode(errors="replace")
+
+
 async def test_postgres_down_for_ten_seconds_loses_nothing(
     server: Server, private_postgres: PostgresServer
 ) -> None:
-    alice_sid, bob_sid = (
+    alice_sid, bob_sid, carol_sid = (
         await login(server, "alice@example.com"),
         await login(server, "bob@example.com"),
+        # Carol is alice in another tab: a page rendered before the outage
+        # whose socket connects while the database is down.
+        await login(server, "alice@example.com"),
     )
     probe = await LiveSocket.open(server, alice_sid)
     topic, start_seq = probe.hello["topics"][1]["id"], probe.last_seq
     await probe.close()
     alice, bob = ReconnectingClient(server, alice_sid), ReconnectingClient(server, bob_sid)
+    carol = ReconnectingClient(server, carol_sid)
     await alice.start(topics=(topic,))
     await bob.start(topics=(topic,))
+    log_offset = server.log_path.stat().st_size
     try:
         acks = await posting(bob, topic, "Before the outage", 2, 0.05)
         await asyncio.to_thread(private_postgres.stop)
         down = time.monotonic()
+        # A socket opened now cannot load its session: refused cleanly with
+        # 4503 (the guard in jams/middleware.py), and the client retries.
+        assert await refused_during_outage(server, carol_sid) == 4503
+        carol_connects = asyncio.create_task(carol.start(topics=(topic,), after=start_seq))
         # Posts sent during the outage: refused with a retryable error and
         # sent again (same client_id) until stored.
         writers = [
@@ -179,20 +221,31 @@ async def test_postgres_down_for_ten_seconds_loses_nothing(
         ]
         await asyncio.sleep(OUTAGE_SECONDS - (time.monotonic() - down))
         assert not any(w.done() for w in writers), "a post was acknowledged with the database down"
+        assert not carol_connects.done(), "a socket was let in with the database down"
         await asyncio.to_thread(private_postgres.start)
         for writer in writers:
             acks += await writer
+        await carol_connects  # by itself, with jittered backoff, once the database is back
         acks += await posting(alice, topic, "After the outage", 2, 0.05)
         codes = {e.get("code") for e in alice.errors + bob.errors}
         assert codes <= {"unavailable"}, codes  # typed and retryable, never server_error
         assert alice.retries and bob.retries
+        # Every connect carol tried during the outage was refused with 4503
+        # (never an HTTP 500 or a hang), and then she got in.
+        assert carol.refusals and set(carol.refusals) == {4503}, carol.refusals
+        assert carol.connects == 1
         assert server.running, "the server died with the database"
-        log = server.log_tail(400)
+        log = log_since(server, log_offset)
         assert "socket message failed" not in log
-        await assert_views_equal_database(server, bob_sid, topic, [alice, bob], acks, start_seq)
+        assert "socket refused (close 4503), the database is unavailable" in log
+        assert "Traceback" not in log and "Exception inside application" not in log, log[-4000:]
+        await assert_views_equal_database(
+            server, bob_sid, topic, [alice, bob, carol], acks, start_seq
+        )
     finally:
         await alice.close()
         await bob.close()
+        await carol.close()
 
 
 async def test_flooding_one_socket_does_not_slow_others(server: Server) -> None:
