@@ -1,7 +1,8 @@
 """Evaluate the pipeline against public human-labelled data and print a table.
 
-Run as ``python -m analysis.pipeline.evaluate [DATA_DIR]``; ``DATA_DIR``
-defaults to ``../shared/datasets`` next to the repository.
+Run as ``python -m analysis.pipeline.evaluate [DATA_DIR] [--groups-only]``;
+``DATA_DIR`` defaults to ``../shared/datasets`` next to the repository, and
+``--groups-only`` evaluates the opinion groups alone.
 """
 
 import csv
@@ -300,8 +301,11 @@ def format_table(rows: list[EvaluationRow]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    data_dir = Path(args[0]) if args else DEFAULT_DATA_DIR
-    print(format_table(evaluate(data_dir)))
+    groups_only = "--groups-only" in args
+    paths = [arg for arg in args if arg != "--groups-only"]
+    data_dir = Path(paths[0]) if paths else DEFAULT_DATA_DIR
+    rows = evaluate_groups(data_dir) if groups_only else evaluate(data_dir)
+    print(format_table(rows))
 
 
 if __name__ == "__main__":
