@@ -67,10 +67,12 @@ def domain_errors(view: View) -> View:
 def back_to(request: HttpRequest, default: str | None = None) -> str:
     """Where a form goes back to: its ``next``, else the page it was posted
     from, else ``default`` or its own address. Only addresses on this site
-    (no open redirect)."""
+    (no open redirect), and only a path from the root or a full URL: a bare
+    word such as ``0`` would be taken by ``redirect()`` for a view name
+    (NoReverseMatch, a server error)."""
     for raw in (request.POST.get("next"), request.META.get("HTTP_REFERER")):
         candidate = (raw or "").strip()
-        if candidate and url_has_allowed_host_and_scheme(
+        if candidate.startswith(("/", "http://", "https://")) and url_has_allowed_host_and_scheme(
             candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         ):
             return candidate
