@@ -7,13 +7,15 @@ no network), median of N renders against a seeded database.
 It creates its own test database (``test_<name>`` of DATABASE_URL, SQLite
 when unset), seeds the demo jam, adds a thread of ``--posts`` posts by 50
 members, renders each page ``--renders`` times as a participant and prints
-the median, p90 and the number of queries per render.
+the median, p90 and the number of queries per render, with the load
+average before and after each page's renders.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import platform
 import statistics
 import sys
 import time
@@ -73,9 +75,11 @@ def main() -> None:
             "jam home": reverse("jams:home", args=["demo"]),
             f"thread of {args.posts} posts": reverse("ideas:idea", args=["demo", idea.pk]),
         }
-        print(f"{'page':<24} {'median ms':>10} {'p90 ms':>8} {'queries':>8}")
+        print(f"{platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs")
+        print(f"{'page':<24} {'median ms':>10} {'p90 ms':>8} {'queries':>8}  load before -> after")
         for name, url in pages.items():
             client.get(url)  # warm caches and templates
+            load = " ".join(f"{x:.2f}" for x in os.getloadavg())
             times, counts = [], set()
             for _ in range(args.renders):
                 with CaptureQueriesContext(connection) as captured:
@@ -88,7 +92,8 @@ def main() -> None:
             p90 = times[int(0.9 * (len(times) - 1))]
             print(
                 f"{name:<24} {statistics.median(times) * 1e3:>10.1f} {p90 * 1e3:>8.1f} "
-                f"{'/'.join(map(str, sorted(counts))):>8}"
+                f"{'/'.join(map(str, sorted(counts))):>8}  {load} -> "
+                + " ".join(f"{x:.2f}" for x in os.getloadavg())
             )
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
