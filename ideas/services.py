@@ -181,15 +181,18 @@ def reply_create(
                 jam=jam, topic=idea.topic, idea=idea, parent=parent, actor=actor, body=body,
                 client_id=client_id, now=now,
             )  # fmt: skip
-            Idea.objects.filter(pk=idea.pk).update(
-                reply_count=F("reply_count") + 1, last_activity_at=now
-            )
             event = realtime.event_record(
                 jam_id=jam.pk,
                 name="post.created",
                 topic_id=idea.topic_id,
                 idea_id=idea.pk,
                 data=post_payload(post),
+            )
+            # After the seq: every writer locks the jam row before the idea
+            # row, so socket posts committed together (jams/groupcommit.py)
+            # cannot deadlock with a reply through HTTP.
+            Idea.objects.filter(pk=idea.pk).update(
+                reply_count=F("reply_count") + 1, last_activity_at=now
             )
             _notify_reply(post, parent, actor)
             _notify_mentions(post, actor)

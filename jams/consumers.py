@@ -6,6 +6,7 @@ an event or a typed error. No business rules and no ORM here.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from . import live
 from .errors import DomainError, Forbidden, RateLimited
+from .groupcommit import group_commit_for_loop
 from .hub import Hub, hub_for_loop
 from .protocol import (
     AlertMessage,
@@ -334,7 +336,13 @@ class JamConsumer(AsyncWebsocketConsumer):
         await self.send_json({"type": "pong"})
 
     async def on_post(self, message: PostMessage) -> None:
-        ack = await _db(live.post_submit)(jam_id=self.jam_id, user_id=self.user_id, message=message)
+        # Posts of all sockets share transactions when they queue behind a
+        # commit (jams/groupcommit.py): one WAL flush for many posts.
+        ack = await group_commit_for_loop().run(
+            functools.partial(
+                live.post_submit, jam_id=self.jam_id, user_id=self.user_id, message=message
+            )
+        )
         await self.send_json({"type": "ack", **ack})
 
     async def on_react(self, message: ReactMessage) -> None:

@@ -1,0 +1,197 @@
+"""Group commit (jams/groupcommit.py): posts that queue behind a commit share
+one transaction; each keeps its own outcome, and nothing is reported before
+its transaction committed. Real services, real database."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import uuid
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import channel_layers, get_channel_layer
+
+from accounts.models import User
+from ideas.models import Idea, Post
+from jams import live
+from jams.errors import NotFound
+from jams.groupcommit import MAX_BATCH, GroupCommit
+from jams.hub import Hub
+from jams.models import Event, Jam, Topic
+from jams.phases import Stage
+from jams.protocol import PostMessage, message_parse
+from tests.factories import TopicFactory, jam_in_stage, member
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def fresh_channel_layer() -> None:
+    channel_layers.backends = {}
+
+
+def post_message(topic: int, title: str, client_id: str | None = None) -> PostMessage:
+    parsed = message_parse(
+        json.dumps(
+            {
+                "type": "post",
+                "client_id": client_id or str(uuid.uuid4()),
+                "topic": topic,
+                "title": title,
+                "body": f"Body of {title}",
+            }
+        ),
+        max_bytes=65536,
+    )
+    assert isinstance(parsed, PostMessage)
+    return parsed
+
+
+def build() -> tuple[Jam, Topic, list[User]]:
+    jam = jam_in_stage(Stage.DISCUSSION)
+    topic = TopicFactory(jam=jam)
+    return jam, topic, [member(jam) for _ in range(3)]
+
+
+def submit(jam: Jam, user: User, message: PostMessage) -> functools.partial[dict[str, Any]]:
+    return functools.partial(live.post_submit, jam_id=jam.pk, user_id=user.pk, message=message)
+
+
+def stored() -> list[tuple[str, int]]:
+    return list(
+        Event.objects.filter(name="post.created").order_by("seq").values_list("data__title", "seq")
+    )
+
+
+async def test_posts_queued_together_share_one_commit_and_keep_their_order() -> None:
+    jam, topic, people = await database_sync_to_async(build)()
+    group = GroupCommit()
+    n = 12
+    acks = await asyncio.gather(
+        *(
+            group.run(submit(jam, people[i % 3], post_message(topic.pk, f"Idea {i}")))
+            for i in range(n)
+        )
+    )
+    assert group.batches == 1 and group.largest == n  # one transaction for all twelve
+    seqs = [ack["seq"] for ack in acks]
+    assert seqs == sorted(seqs) and len(set(seqs)) == n  # in submission order, dense
+    assert seqs[-1] - seqs[0] == n - 1
+    rows = await database_sync_to_async(stored)()
+    assert rows == [(f"Idea {i}", seqs[i]) for i in range(n)]
+
+
+async def test_a_refused_post_fails_alone() -> None:
+    jam, topic, people = await database_sync_to_async(build)()
+    foreign = await database_sync_to_async(TopicFactory)()  # another jam's topic
+    group = GroupCommit()
+    results = await asyncio.gather(
+        group.run(submit(jam, people[0], post_message(topic.pk, "First"))),
+        group.run(submit(jam, people[1], post_message(foreign.pk, "Elsewhere"))),
+        group.run(submit(jam, people[2], post_message(topic.pk, "Third"))),
+        return_exceptions=True,
+    )
+    assert group.batches == 1
+    assert isinstance(results[1], NotFound)
+    first, third = results[0], results[2]
+    assert isinstance(first, dict) and isinstance(third, dict)
+    assert third["seq"] == first["seq"] + 1  # the refused one took no seq
+    titles = [title for title, _ in await database_sync_to_async(stored)()]
+    assert titles == ["First", "Third"]
+
+
+async def test_a_failing_write_rolls_back_alone_and_the_others_run_again() -> None:
+    """Not a refusal: the batch is rolled back and every write runs again
+    alone, so the good posts are stored once and the bad one not at all."""
+    jam, topic, people = await database_sync_to_async(build)()
+
+    def broken() -> None:
+        Idea.objects.create(jam=jam, topic=topic, author=people[0], title="Half written")
+        raise RuntimeError("a bug after a write")
+
+    group = GroupCommit()
+    results = await asyncio.gather(
+        group.run(submit(jam, people[0], post_message(topic.pk, "Kept A"))),
+        group.run(broken),
+        group.run(submit(jam, people[1], post_message(topic.pk, "Kept B"))),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], RuntimeError)
+    titles = [title for title, _ in await database_sync_to_async(stored)()]
+    assert titles == ["Kept A", "Kept B"]
+    ideas = await database_sync_to_async(
+        lambda: sorted(Idea.objects.values_list("title", flat=True))
+    )()
+    assert ideas == ["Kept A", "Kept B"]
+
+
+async def test_a_retry_in_the_same_batch_is_the_same_post() -> None:
+    jam, topic, people = await database_sync_to_async(build)()
+    group = GroupCommit()
+    same = str(uuid.uuid4())
+    first, again = await asyncio.gather(
+        group.run(submit(jam, people[0], post_message(topic.pk, "Once", same))),
+        group.run(submit(jam, people[0], post_message(topic.pk, "Once", same))),
+    )
+    assert first == again
+    assert await database_sync_to_async(Post.objects.filter(client_id=same).count)() == 1
+
+
+async def test_more_than_a_batch_runs_in_several_transactions() -> None:
+    jam, topic, people = await database_sync_to_async(build)()
+    group = GroupCommit()
+    n = MAX_BATCH + 3
+    acks = await asyncio.gather(
+        *(
+            group.run(submit(jam, people[i % 3], post_message(topic.pk, f"Idea {i}")))
+            for i in range(n)
+        )
+    )
+    assert group.batches == 2 and group.largest == MAX_BATCH
+    assert [a["seq"] for a in acks] == list(range(acks[0]["seq"], acks[0]["seq"] + n))
+
+
+async def test_events_of_a_batch_are_broadcast_after_its_commit_in_seq_order() -> None:
+    jam, topic, people = await database_sync_to_async(build)()
+    hub = Hub(get_channel_layer())
+
+    class Listener:
+        jam_id, user_id, topics = jam.pk, -1, {topic.pk}
+        seqs: list[int] = []
+
+        def wants(self, **_: Any) -> bool:
+            return True
+
+        async def deliver(self, seq: int, text: str) -> None:
+            self.seqs.append(seq)
+
+        async def send_ephemeral(self, text: str) -> None:
+            pass
+
+        async def recheck(self) -> None:
+            pass
+
+        async def tick(self, seq: int) -> None:
+            pass
+
+    listener = Listener()
+    await hub.join(listener)
+    try:
+        group = GroupCommit()
+        acks = await asyncio.gather(
+            *(
+                group.run(submit(jam, people[i % 3], post_message(topic.pk, f"Idea {i}")))
+                for i in range(5)
+            )
+        )
+        for _ in range(60):
+            if len(listener.seqs) >= 5:
+                break
+            await asyncio.sleep(0.05)
+        assert listener.seqs == [a["seq"] for a in acks]
+    finally:
+        await hub.leave(listener)
+        await hub.close()
