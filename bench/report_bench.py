@@ -1,33 +1,54 @@
-"""Time the outcome report page of a large jam, from stored analysis and ranking results.
+"""Time the outcome report page of a large jam, from stored analysis and ranking results,
+on SQLite and PostgreSQL side by side.
 
     .venv/bin/python bench/report_bench.py [--posts 50000] [--entries 1000000] [--repeats 7]
-        [--db FILE]   # keep the built SQLite database in FILE and reuse it next time
+        [--databases sqlite,postgres]
+        [--sqlite FILE]      # keep the built SQLite database in FILE and reuse it next time
+        [--postgres URL]     # default postgres://postgres@127.0.0.1:5432/report_bench
+        [--keep]             # keep the PostgreSQL database (reused next time), do not drop it
 
-Builds a throw-away SQLite database in a temporary directory with bulk_create:
-12 topics, 5,000 members, 10,000 ideas (an opening post and four replies each,
-over 72 hours), 150,000 reactions (30 per member on opening posts), an
-approval round over 1,000 ideas with 100,000 ballots of 10 entries
-(1,000,000 ballot entries; ballots beyond the members have no voter, as after
-deleted accounts), its ranking computed by ``ranking_compute``, and a done
-analysis run written directly (10 themes holding every post, 3 opinion groups
-over the members, 2 tone shifts, an hourly timeline). Then it renders the
-report page through the test Client as the executive, ``--repeats`` times,
-and prints the median and the best, and the same for ``report_build`` alone.
+Each database gets a worker process of its own (Django is configured once per
+process). A worker builds the data with bulk_create in one transaction, unless
+the database already holds it: 12 topics, 5,000 members, 10,000 ideas (an
+opening post and four replies each, over 10 hours), 150,000 reactions (30 per
+member on opening posts), an approval round over 1,000 ideas with 100,000
+ballots of 10 entries (1,000,000 ballot entries; ballots beyond the members
+have no voter, as after deleted accounts), its ranking computed by
+``ranking_compute``, and a done analysis run written directly (10 themes
+holding every post, 3 opinion groups over the members, 2 tone shifts, an
+hourly timeline). On PostgreSQL the tables are then ANALYZEd, as autovacuum
+would do within a minute of such a load.
+
+Then the parent measures the databases interleaved, in the same minutes (so
+both see the same machine load): each repeat renders the report page through
+the test Client as the executive and runs ``report_build`` alone, on each
+database in turn (the order alternates from repeat to repeat). It prints the
+median and the best of each, and the ratio of the medians.
+
+The PostgreSQL database (``report_bench`` unless ``--postgres`` names another)
+is created when missing and dropped at the end unless ``--keep``; only a
+database of that name is ever dropped, never the server's others.
 """
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/report_bench"
 
 
 def main() -> None:
@@ -35,30 +56,199 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=50_000)
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--db", help="SQLite file to keep the data in (reused when it exists)")
+    parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument("--sqlite", "--db", dest="sqlite", help="SQLite file to keep the data in")
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="PostgreSQL URL")
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)  # a DATABASE_URL: run as a worker
     args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args.posts, args.entries)
+        return
+    names = [name.strip() for name in args.databases.split(",") if name.strip()]
+    unknown = set(names) - {"sqlite", "postgres"}
+    if unknown or not names:
+        parser.error(f"--databases takes sqlite and/or postgres, not {sorted(unknown)}")
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(args.db) if args.db else Path(tmp) / "bench.sqlite3"
-        reuse = path.exists()
-        os.environ["DATABASE_URL"] = f"sqlite:///{path.resolve()}"
-        os.environ["DJANGO_SETTINGS_MODULE"] = "jamsite.settings.test"
-        os.environ["ALLOWED_HOSTS"] = "testserver"
-        import django
+        urls = {}
+        created = False
+        if "sqlite" in names:
+            path = Path(args.sqlite) if args.sqlite else Path(tmp) / "bench.sqlite3"
+            urls["sqlite"] = f"sqlite:///{path.resolve()}"
+        if "postgres" in names:
+            created = postgres_create(args.postgres)
+            urls["postgres"] = args.postgres
+        workers: dict[str, subprocess.Popen[str]] = {}
+        try:
+            for name, url in urls.items():
+                workers[name] = worker_start(url, args.posts, args.entries)
+                print(f"{name}: {worker_read(workers[name])['ready']}", flush=True)
+            results = measure_interleaved(workers, args.repeats)
+        finally:
+            for proc in workers.values():
+                worker_stop(proc)
+            if "postgres" in urls and not args.keep:
+                postgres_drop(args.postgres)
+            elif created:
+                print(f"kept {args.postgres}")
+    report(results, args.repeats)
 
-        django.setup()
-        from django.core.management import call_command
 
-        call_command("migrate", verbosity=0)
-        if reuse:
-            from jams.models import Membership
+# --- The parent: databases, workers, interleaved measurement -----------------------
 
-            executive = Membership.objects.get(jam__slug="report-bench", role="executive")
-            key = f"report-bench|{executive.user_id}"
-        else:
-            started = time.perf_counter()
-            key = build(args.posts, args.entries)
-            print(f"data built in {time.perf_counter() - started:.1f} s")
-        measure(key, args.repeats)
+
+def _admin_url(url: str) -> tuple[str, str]:
+    """The maintenance database's URL on the same server, and the bench database's name."""
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not name or name in ("postgres", "template0", "template1"):
+        raise SystemExit(f"refusing to use {name!r} as the bench database")
+    return urlunsplit(parts._replace(path="/postgres")), name
+
+
+def postgres_create(url: str) -> bool:
+    """Create the bench database when missing; True when it was created now."""
+    import psycopg
+    from psycopg import sql
+
+    admin, name = _admin_url(url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists:
+            return False
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return True
+
+
+def postgres_drop(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    admin, name = _admin_url(url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+    print(f"dropped {name}")
+
+
+def worker_start(url: str, posts: int, entries: int) -> subprocess.Popen[str]:
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", url]
+    command += ["--posts", str(posts), "--entries", str(entries)]
+    return subprocess.Popen(  # noqa: S603 - this script, fixed arguments
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+
+
+def worker_read(proc: subprocess.Popen[str]) -> dict[str, Any]:
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line:
+        raise SystemExit(f"worker exited with {proc.wait()}")
+    answer: dict[str, Any] = json.loads(line)
+    return answer
+
+
+def worker_ask(proc: subprocess.Popen[str], command: str) -> dict[str, Any]:
+    assert proc.stdin is not None
+    proc.stdin.write(command + "\n")
+    proc.stdin.flush()
+    return worker_read(proc)
+
+
+def worker_stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None and proc.stdin is not None:
+        proc.stdin.close()
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def measure_interleaved(
+    workers: dict[str, subprocess.Popen[str]], repeats: int
+) -> dict[str, dict[str, Any]]:
+    results: dict[str, dict[str, Any]] = {
+        name: {"page": [], "build": [], **worker_ask(proc, "warm")}
+        for name, proc in workers.items()
+    }
+    order = list(workers)
+    for i in range(repeats):
+        for name in order if i % 2 == 0 else order[::-1]:
+            timing = worker_ask(workers[name], "time")
+            results[name]["page"].append(timing["page"])
+            results[name]["build"].append(timing["build"])
+        print(
+            f"repeat {i + 1}: "
+            + ", ".join(
+                f"{name} page {results[name]['page'][-1]:.3f} s / build "
+                f"{results[name]['build'][-1]:.3f} s"
+                for name in order
+            ),
+            flush=True,
+        )
+    return results
+
+
+def report(results: dict[str, dict[str, Any]], repeats: int) -> None:
+    print(f"\nover {repeats} interleaved repeats; load average now: {os.getloadavg()}")
+    for name, result in results.items():
+        page, build = result["page"], result["build"]
+        print(
+            f"{name:8} report page (test Client, {result['kib']:.0f} KiB): median "
+            f"{statistics.median(page):.3f} s, best {min(page):.3f} s; "
+            f"report_build alone: median {statistics.median(build):.3f} s, "
+            f"best {min(build):.3f} s; queries per page: {result['queries']}"
+        )
+    if len(results) == 2:
+        a, b = (results[name] for name in results)
+        names = list(results)
+        print(
+            f"ratio of medians {names[1]}/{names[0]}: page "
+            f"{statistics.median(b['page']) / statistics.median(a['page']):.2f}, "
+            f"report_build {statistics.median(b['build']) / statistics.median(a['build']):.2f}"
+        )
+
+
+# --- A worker: one database ----------------------------------------------------------
+
+
+def worker(url: str, n_posts: int, n_entries: int) -> None:
+    """Answer the parent on stdout (one JSON line per command); progress goes to stderr."""
+    out = sys.stdout
+    sys.stdout = sys.stderr
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "jamsite.settings.test"
+    os.environ["ALLOWED_HOSTS"] = "testserver"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    from jams.models import Membership
+
+    call_command("migrate", verbosity=0)
+    vendor = connection.vendor
+    executive = Membership.objects.filter(jam__slug="report-bench", role="executive").first()
+    if executive is not None:
+        key, note = f"report-bench|{executive.user_id}", "data reused"
+    else:
+        started = time.perf_counter()
+        with transaction.atomic():
+            key = build(n_posts, n_entries)
+        if vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+        note = f"data built in {time.perf_counter() - started:.1f} s"
+    answer(out, {"ready": f"{vendor}, {note}"})
+    serve(key, out, sys.stdin)
+
+
+def answer(out: IO[str], data: dict[str, Any]) -> None:
+    out.write(json.dumps(data) + "\n")
+    out.flush()
 
 
 def build(n_posts: int, n_entries: int) -> str:
@@ -221,7 +411,7 @@ def build(n_posts: int, n_entries: int) -> str:
             run=run, number=t, label=f"theme {t} / words / more", size=len(posts) // 10,
             sentiment=float(rng.normal(0, 0.2)),
             share={"start": start.isoformat(), "width": 3600, "values": [0.1] * hours},
-            representative_post_ids=[posts[t * 97 + j].pk for j in range(5)],
+            representative_post_ids=[posts[(t * 97 + j) % len(posts)].pk for j in range(5)],
         )
         for t in range(10)
     )  # fmt: skip
@@ -247,8 +437,12 @@ def build(n_posts: int, n_entries: int) -> str:
     return f"{jam.slug}|{executive.pk}"
 
 
-def measure(key: str, repeats: int) -> None:
+def serve(key: str, out: IO[str], commands: IO[str]) -> None:
+    """``warm``: one untimed page (imports, templates), answering its size and query
+    count; ``time``: one timed page GET and one timed ``report_build``."""
+    from django.db import connection
     from django.test import Client
+    from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
     from accounts.models import User
@@ -260,26 +454,23 @@ def measure(key: str, repeats: int) -> None:
     client = Client()
     client.force_login(User.objects.get(pk=int(user_id)))
     url = reverse("analysis:report", args=[slug])
-    response = client.get(url)  # warm up: imports, templates
-    assert response.status_code == 200, response.status_code
-    pages, builds = [], []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        response = client.get(url)
-        pages.append(time.perf_counter() - t)
-        assert response.status_code == 200
-        t = time.perf_counter()
-        report_build(jam=jam)
-        builds.append(time.perf_counter() - t)
-    print(f"page size: {len(response.content) / 1024:.0f} KiB")
-    print(
-        f"report page (test Client): median {statistics.median(pages):.3f} s, "
-        f"best {min(pages):.3f} s over {repeats}"
-    )
-    print(
-        f"report_build alone:        median {statistics.median(builds):.3f} s, "
-        f"best {min(builds):.3f} s"
-    )
+    for line in commands:
+        command = line.strip()
+        if command == "warm":
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(url)
+            assert response.status_code == 200, response.status_code
+            answer(out, {"kib": len(response.content) / 1024, "queries": len(queries)})
+        elif command == "time":
+            t = time.perf_counter()
+            response = client.get(url)
+            page = time.perf_counter() - t
+            assert response.status_code == 200, response.status_code
+            t = time.perf_counter()
+            report_build(jam=jam)
+            answer(out, {"page": page, "build": time.perf_counter() - t})
+        else:
+            raise SystemExit(f"unknown command {command!r}")
 
 
 if __name__ == "__main__":
