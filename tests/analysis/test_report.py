@@ -31,7 +31,7 @@ from jams.models import AuditEntry, Event, Jam, Membership, Role
 from jams.phases import Stage, Transition
 from jams.services import jam_transition
 from tests.analysis.jamdata import small_jam
-from tests.factories import idea_in, jam_in_stage, member, round_with_ballot
+from tests.factories import TopicFactory, idea_in, jam_in_stage, member, round_with_ballot
 from voting.models import Ballot, RankedIdeaResult
 from voting.services import ranking_compute, vote_cast
 
@@ -115,6 +115,78 @@ def test_participation_matches_the_database(finished) -> None:
     (voting_round,) = report.rounds
     assert voting_round.turnout == 10 / p.members
     assert voting_round.turnout_percent == round(100 * 10 / p.members)
+
+
+def test_people_posts_and_reactions_per_topic_and_hour_in_two_topics(db) -> None:
+    """A person counts once per topic they posted or reacted in, and once in all; hidden
+    posts, their reactions and deleted accounts count for no one."""
+    jam = jam_in_stage(Stage.CLOSED)
+    first, second = TopicFactory(jam=jam, title="First"), TopicFactory(jam=jam, title="Second")
+    ann, ben, cat, dan = (member(jam) for _ in range(4))
+
+    def post(topic: Any, author: Any, at: datetime, **fields: Any) -> Post:
+        idea = Idea.objects.create(
+            jam=jam, topic=topic, author=author, title="t", created_at=at, last_activity_at=at
+        )
+        return Post.objects.create(
+            jam=jam, topic=topic, idea=idea, author=author, body="b", body_html="b",
+            created_at=at, **fields,
+        )  # fmt: skip
+
+    def react(target: Post, user: Any, minutes: int) -> None:
+        at = START + timedelta(minutes=minutes)
+        Reaction.objects.create(post=target, user=user, value="agree", created_at=at, updated_at=at)
+
+    in_first = post(first, ann, START)
+    post(first, ann, START + timedelta(minutes=70))
+    in_second = post(second, ben, START + timedelta(minutes=5))
+    hidden = post(second, dan, START, hidden_at=START)
+    post(second, None, START + timedelta(minutes=6))  # a deleted account's post
+    react(in_first, ann, 1)  # ann posted in the first topic already
+    react(in_second, ann, 2)
+    react(in_first, cat, 65)
+    react(hidden, cat, 3)  # on a hidden post: not counted
+    react(in_second, None, 4)  # a deleted account's reaction: counted, nobody's
+
+    p = report_build(jam=jam).participation
+    rows = {row.label: (row.people, row.posts, row.reactions) for row in p.by_topic}
+    assert rows == {"First": (2, 2, 2), "Second": (2, 2, 2)}  # {ann, cat}, {ben, ann}
+    assert (p.people, p.posts, p.reactions) == (3, 4, 4)  # ann, ben, cat
+    assert [(h.start, h.posts, h.reactions) for h in p.by_hour] == [
+        (START, 3, 3),
+        (START + timedelta(hours=1), 1, 1),
+    ]
+    # The same from the database's rows.
+    visible = Reaction.objects.filter(post__jam=jam, post__hidden_at__isnull=True)
+    for topic in (first, second):
+        authors = set(
+            Post.objects.filter(topic=topic, hidden_at__isnull=True)
+            .exclude(author=None)
+            .values_list("author_id", flat=True)
+        )
+        reactors = set(
+            visible.filter(post__topic=topic).exclude(user=None).values_list("user_id", flat=True)
+        )
+        assert rows[topic.title][0] == len(authors | reactors)
+
+
+def test_bridging_leaves_out_hidden_and_merged_ideas(finished) -> None:
+    jam = finished["jam"]
+    before = report_build(jam=jam)
+    assert len(before.bridging) >= 3
+    hidden, merged, kept = (row.idea_id for row in before.bridging[:3])
+    Idea.objects.filter(pk=hidden).update(hidden_at=timezone.now())
+    Idea.objects.filter(pk=merged).update(merged_into=kept)
+    after = report_build(jam=jam)
+    assert after.bridging_candidates == before.bridging_candidates - 2
+    shown = [row.idea_id for row in after.bridging]
+    assert hidden not in shown and merged not in shown
+    assert shown[0] == kept
+    by_post = {row.post_id: row for row in before.bridging}
+    for row in after.bridging:  # the counts of the ideas still shown do not change
+        if row.post_id in by_post:
+            assert row.rates == by_post[row.post_id].rates
+            assert row.score == by_post[row.post_id].score
 
 
 def test_ranking_order_intervals_and_ties_match_the_stored_result(finished) -> None:
