@@ -5,7 +5,8 @@ Run from the repository root (it creates and drops its own test database,
 ``test_<name>`` of DATABASE_URL):
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/voting_bench \\
-        .venv/bin/python -m bench.voting_bench [--ideas 1000] [--entries 1000000] [--repeats 3]
+        .venv/bin/python -m bench.voting_bench [--ideas 1000] [--entries 1000000] [--repeats 3] \\
+        [--workers 1x1,1x4,1x8,2x4] [--votes-per-worker 300] [--votes-only]
 
 1. Rankings: one round per method over ``--ideas`` ideas: approval and rating
    with ``--entries`` entries from entries/10 voters, budget with ``--entries``
@@ -14,21 +15,29 @@ Run from the repository root (it creates and drops its own test database,
    COPY (not timed); ``ranking_compute(round=..., force=True)`` is timed:
    loading, tallying, ranking and storing the result.
 2. Votes: budget ballots of 10 entries cast through ``vote_cast`` by new
-   voters from 1, 4 and 8 threads, each with its own connection, then
-   changed by the same voters; accepted entries per second. Set REDIS_URL to
-   broadcast the turnout events through Redis as in production.
+   voters from ``--workers`` PROCESSESxTHREADS (default 1x1, 1x4, 1x8, 2x4;
+   forked processes, each thread with its own connection), then changed by
+   the same voters; accepted entries per second, wall clock from a common
+   start, with the load average before and after each run. It prints the
+   round trips of one vote first. ``--votes-only`` skips the rankings. Set
+   REDIS_URL to broadcast the turnout events through Redis as in production.
+
+Before/after comparisons run this script against two checkouts in one shell
+loop, alternating (docs/voting.md has the command).
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import multiprocessing
 import os
 import platform
 import statistics
 import threading
 import time
 from datetime import timedelta
+from typing import Any
 
 import django
 import numpy as np
@@ -38,6 +47,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.db import connection, connections  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import User  # noqa: E402
@@ -191,38 +201,60 @@ def bench_rankings(rounds: list[VotingRound], repeats: int) -> None:
         )
 
 
-def bench_votes(ideas: list[int], threads: int, votes_per_thread: int) -> tuple[float, float]:
-    jam = make_jam(f"votes-{threads}", voting_open=True)
+def vote_setup(ideas: list[int], label: str, voters: int) -> tuple[VotingRound, list[User]]:
+    jam = make_jam(f"votes-{label}", voting_open=True)
     voting_round = make_round(jam, ideas, "budget", {"points": 10})
     users = User.objects.bulk_create(
-        User(email=f"v{threads}-{i}@bench.example") for i in range(threads * votes_per_thread)
+        User(email=f"v{label}-{i}@bench.example") for i in range(voters)
     )
     Membership.objects.bulk_create(Membership(jam=jam, user=u, role="participant") for u in users)
-    voting_round = VotingRound.objects.select_related("jam").get(pk=voting_round.pk)
-    rng = np.random.default_rng(threads)
+    return VotingRound.objects.select_related("jam").get(pk=voting_round.pk), users
+
+
+def statements_per_vote(ideas: list[int]) -> tuple[int, int]:
+    """Round trips (BEGIN and COMMIT included) of one first vote and one changed vote."""
+    voting_round, (voter,) = vote_setup(ideas, "statements", 1)
+    counts = []
+    for ballot in (ideas[:10], ideas[5:15]):
+        with CaptureQueriesContext(connection) as captured:
+            services.vote_cast(actor=voter, round=voting_round, choices=dict.fromkeys(ballot, 1))
+        counts.append(len(captured))
+    return counts[0], counts[1]
+
+
+def bench_votes(
+    ideas: list[int], processes: int, threads: int, votes_per_worker: int
+) -> tuple[float, float]:
+    """Entries/s accepted: first votes, then the same voters changing them."""
+    voting_round, users = vote_setup(
+        ideas, f"{processes}x{threads}", processes * threads * votes_per_worker
+    )
+    rng = np.random.default_rng(processes * 100 + threads)
     ballots = [
         {int(i): 1 for i in rng.choice(ideas, size=10, replace=False)} for _ in range(len(users))
     ]
-    first = run_votes(voting_round, users, ballots, threads, votes_per_thread)
+    first = run_votes(voting_round, users, ballots, processes, threads)
     # The same voters change their votes: no turnout change, so no event.
-    changed = run_votes(voting_round, users, ballots[::-1], threads, votes_per_thread)
+    changed = run_votes(voting_round, users, ballots[::-1], processes, threads)
     return first, changed
 
 
-def run_votes(
+def vote_worker(
     voting_round: VotingRound,
     users: list[User],
     ballots: list[dict[int, int]],
     threads: int,
-    votes_per_thread: int,
-) -> float:
-    barrier = threading.Barrier(threads + 1)
+    start: Any,
+) -> None:
+    """One process: ``threads`` threads, each with its own connection and its
+    share of the voters, released together once every process is ready."""
+    ready = threading.Barrier(threads + 1)
     errors: list[Exception] = []
 
     def work(t: int) -> None:
-        barrier.wait()
+        ready.wait()
         try:
-            for k in range(t * votes_per_thread, (t + 1) * votes_per_thread):
+            for k in range(t, len(users), threads):
                 services.vote_cast(actor=users[k], round=voting_round, choices=ballots[k])
         except Exception as exc:
             errors.append(exc)
@@ -232,14 +264,60 @@ def run_votes(
     pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
     for thread in pool:
         thread.start()
-    barrier.wait()
-    started = time.perf_counter()
+    start.wait()
+    ready.wait()
     for thread in pool:
         thread.join()
-    elapsed = time.perf_counter() - started
     if errors:
         raise errors[0]
+
+
+def run_votes(
+    voting_round: VotingRound,
+    users: list[User],
+    ballots: list[dict[int, int]],
+    processes: int,
+    threads: int,
+) -> float:
+    """Cast every ballot from ``processes`` forked processes x ``threads``
+    threads; entries accepted per second, wall clock from the common start."""
+    if processes == 1:
+        start: Any = threading.Barrier(2)
+        runner = threading.Thread(
+            target=vote_worker, args=(voting_round, users, ballots, threads, start)
+        )
+        runner.start()
+        start.wait()
+        started = time.perf_counter()
+        runner.join()
+        return 10 * len(users) / (time.perf_counter() - started)
+    # Nothing shared across fork: no open connection, no connection pool.
+    connections.close_all()
+    if getattr(connection, "pool", None) is not None:
+        connection.close_pool()
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(processes + 1)
+    children = [
+        context.Process(
+            target=vote_worker,
+            args=(voting_round, users[p::processes], ballots[p::processes], threads, start),
+        )
+        for p in range(processes)
+    ]
+    for child in children:
+        child.start()
+    start.wait()
+    started = time.perf_counter()
+    for child in children:
+        child.join()
+    elapsed = time.perf_counter() - started
+    if any(child.exitcode for child in children):
+        raise SystemExit("a voting process failed (its traceback is above)")
     return 10 * len(users) / elapsed
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -247,7 +325,15 @@ def main() -> None:
     parser.add_argument("--ideas", type=int, default=1000)
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--votes-per-thread", type=int, default=300)
+    parser.add_argument(
+        "--votes-per-worker", "--votes-per-thread", dest="votes_per_worker", type=int, default=300
+    )
+    parser.add_argument(
+        "--workers",
+        default="1x1,1x4,1x8,2x4",
+        help="vote runs as PROCESSESxTHREADS, comma-separated",
+    )
+    parser.add_argument("--votes-only", action="store_true", help="skip the rankings")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         raise SystemExit("Set DATABASE_URL to a PostgreSQL database.")
@@ -255,20 +341,27 @@ def main() -> None:
     print(f"{platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs")
     name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
-        print(f"database {name}; loading {args.entries:,} rows per method ...")
         jam = make_jam("rankings", voting_open=False)
         ideas = make_ideas(jam, args.ideas)
-        rounds = load_rounds(jam, ideas, args.entries, seed=0)
-        bench_rankings(rounds, args.repeats)
+        if not args.votes_only:
+            print(f"database {name}; loading {args.entries:,} rows per method ...")
+            rounds = load_rounds(jam, ideas, args.entries, seed=0)
+            bench_rankings(rounds, args.repeats)
+        first, changed = statements_per_vote(ideas)
+        print(f"vote_cast: {first} round trips per first vote, {changed} per changed vote")
         print("vote_cast, budget ballots of 10 entries, entries/s accepted:")
         print(f"  channel layer: {settings.CHANNEL_LAYERS['default']['BACKEND']}")
-        for threads in (1, 4, 8):
-            first, changed = bench_votes(ideas, threads, args.votes_per_thread)
+        for spec in args.workers.split(","):
+            processes, threads = (int(n) for n in spec.split("x"))
+            before = load()
+            first, changed = bench_votes(ideas, processes, threads, args.votes_per_worker)
             print(
-                f"  {threads} thread(s): {first:,.0f} (first votes, one turnout event each), "
-                f"{changed:,.0f} (changed votes)"
+                f"  {processes} process(es) x {threads} thread(s): {first:,.0f} (first votes, "
+                f"one turnout event each), {changed:,.0f} (changed votes); "
+                f"load {before} -> {load()}"
             )
     finally:
+        connections.close_all()
         connection.creation.destroy_test_db(name, verbosity=0)
 
 

@@ -5,20 +5,29 @@ Action.MANAGE_BALLOT). A vote racing the end of voting (the clock, or an
 organizer's "close now") is either counted or refused with ``phase_closed``;
 no vote lands after the ranking was computed. Locks, in the order taken:
 
-1. the round row, ``FOR KEY SHARE`` (``_vote_require``), then the phase check
-   against the schedule as committed at that moment. Votes do not block each
+1. the round row, ``FOR KEY SHARE`` (``_vote_lock``), after a check that
+   takes no lock (``_vote_precheck``), then the phase check against the
+   schedule as committed at that moment, in a statement of its own (a
+   statement sees the database as of its start, so a check in the locking
+   statement could predate a close it waited for). Votes do not block each
    other; ``ranking_compute`` takes the round row ``FOR UPDATE`` once voting
    has closed, which waits for the votes still in flight, and every vote
-   after it sees the closed phase. (Votes do not lock the jam row: a
-   transition's ``FOR UPDATE`` there would starve behind a stream of
-   compatible share locks. They need not: a vote that read the schedule
-   before the close committed was cast while voting was open.)
-2. the voter's ``Ballot`` row (``select_for_update`` on ``get_or_create``):
-   one voter's concurrent submissions run one after the other, so the quotas
-   (N approvals, K points) hold: each submission replaces the whole ballot.
+   after it sees the closed phase. Late votes are refused by the pre-check
+   without locking, so they cannot starve that ``FOR UPDATE``. (Votes do not
+   lock the jam row: a transition's ``FOR UPDATE`` there would starve behind
+   a stream of compatible share locks. They need not: a vote that read the
+   schedule before the close committed was cast while voting was open.)
+2. the voter's ``Ballot`` row, by an upsert (``INSERT ... ON CONFLICT DO
+   UPDATE``), which creates it or locks it in one statement: one voter's
+   concurrent submissions run one after the other, so the quotas (N
+   approvals, K points) hold: each submission replaces the whole ballot.
 3. only when the turnout changes: the jam row, ``FOR NO KEY UPDATE``, which
    ``jams.realtime.event_record`` takes anyway for the event's seq; taken
    before counting, so the published turnout moves by one in seq order.
+
+A vote on PostgreSQL is five statements (pre-check; lock and ballot items;
+check; ballot upsert; entries replaced), a first vote three more for the
+turnout (counter, seq, event); docs/voting.md has the figures.
 """
 
 from __future__ import annotations
@@ -71,26 +80,38 @@ def _require(jam: Jam, actor: User, action: Action, now: datetime | None) -> dat
     return now
 
 
-def _vote_require(voting_round: VotingRound, actor: User, now: datetime | None) -> datetime:
-    """Check, lock the round row ``FOR KEY SHARE``, check again (module doc).
-
-    The first check refuses late votes without taking any lock, so they cannot
-    hold up ``ranking_compute``. SQLite has no row locks; its IMMEDIATE
-    transactions serialize writers instead.
-    """
-    jam = voting_round.jam
-    ctx = jam_context_for(jam=jam, user=actor)
+def _vote_precheck(voting_round: VotingRound, actor: User, now: datetime | None) -> None:
+    """Refuse votes from outsiders and outside the voting stage, taking no lock."""
+    ctx = selectors.vote_context(jam_id=voting_round.jam_id, voter=actor)
     jam_require(ctx, Action.VOTE, now=now or timezone.now())
+
+
+def _vote_lock(
+    voting_round: VotingRound, actor: User, idea_ids: set[int], now: datetime | None
+) -> tuple[datetime, set[int]]:
+    """Lock the round row ``FOR KEY SHARE``, check again (module doc); returns
+    the time of the vote and which of ``idea_ids`` are on the round's ballot.
+
+    On PostgreSQL the lock and the ballot read are one statement (the ideas on
+    a ballot are frozen while voting is open). SQLite has no row locks; its
+    IMMEDIATE transactions serialize writers instead.
+    """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT 1 FROM {VotingRound._meta.db_table} WHERE id = %s FOR KEY SHARE",  # noqa: S608
-                [voting_round.pk],
+                f"SELECT item.idea_id FROM {VotingRound._meta.db_table} r "  # noqa: S608
+                f"LEFT JOIN {BallotItem._meta.db_table} item "
+                "ON item.round_id = r.id AND item.idea_id = ANY(%s) "
+                "WHERE r.id = %s FOR KEY SHARE OF r",
+                [sorted(idea_ids), voting_round.pk],
             )
-    ctx.phases = list(jam.phases.all())
+            on_ballot = {idea_id for (idea_id,) in cursor.fetchall() if idea_id is not None}
+    else:
+        on_ballot = _on_ballot(voting_round, idea_ids)
     now = now or timezone.now()
+    ctx = selectors.vote_context(jam_id=voting_round.jam_id, voter=actor)
     jam_require(ctx, Action.VOTE, now=now)
-    return now
+    return now, on_ballot
 
 
 # --- Rounds and their ballots ----------------------------------------------------
@@ -233,18 +254,28 @@ class Cast:
     voters: int
 
 
-def _ballot_locked(voting_round: VotingRound, actor: User, now: datetime) -> Ballot:
-    """The voter's ballot row, created if missing, locked until commit.
+def _ballot_locked(
+    voting_round: VotingRound, actor: User, now: datetime, *, size: int | None = None
+) -> tuple[int, int]:
+    """The voter's ballot row, created if missing, locked until commit, in
+    one statement; with ``size``, its size is set. Returns its id and size.
 
-    (``get_or_create`` in two statements: an ``INSERT ... ON CONFLICT DO
-    NOTHING``, which waits for a concurrent insert of the same ballot, then
-    ``SELECT ... FOR UPDATE``.)
+    (``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``: it waits for a
+    concurrent insert or update of the same ballot, then locks and updates
+    the row as committed, so the size returned is never stale.)
     """
-    Ballot.objects.bulk_create(
-        [Ballot(round=voting_round, voter=actor, created_at=now, updated_at=now)],
-        ignore_conflicts=True,
-    )
-    return Ballot.objects.select_for_update().get(round=voting_round, voter=actor)
+    table = Ballot._meta.db_table
+    set_size = "size = excluded.size, " if size is not None else ""
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (round_id, voter_id, size, created_at, updated_at) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (round_id, voter_id) "
+            f"DO UPDATE SET {set_size}updated_at = excluded.updated_at RETURNING id, size",
+            [voting_round.pk, actor.pk, size or 0, stamp, stamp],
+        )
+        (ballot_id, stored) = cursor.fetchone()
+    return int(ballot_id), int(stored)
 
 
 def _on_ballot(voting_round: VotingRound, idea_ids: set[int]) -> set[int]:
@@ -256,11 +287,11 @@ def _on_ballot(voting_round: VotingRound, idea_ids: set[int]) -> set[int]:
     )
 
 
-def _finish(voting_round: VotingRound, ballot: Ballot, before: int, now: datetime) -> Cast:
-    ballot.updated_at = now
-    ballot.save(update_fields=["size", "updated_at"])
-    if (before > 0) == (ballot.size > 0):
-        return Cast(size=ballot.size, voters=-1)
+def _turnout(voting_round: VotingRound, before: int, after: int) -> Cast:
+    """The result of a vote that took a ballot from ``before`` to ``after``
+    entries; records the turnout when the ballot started or stopped counting."""
+    if (before > 0) == (after > 0):
+        return Cast(size=after, voters=-1)
     # The turnout changed. The counter's row lock is held until commit and the
     # event's seq is taken after it, so in seq order the published turnout
     # only ever moves by one.
@@ -268,7 +299,7 @@ def _finish(voting_round: VotingRound, ballot: Ballot, before: int, now: datetim
         cursor.execute(
             f"UPDATE {VotingRound._meta.db_table} SET voters = voters + %s "  # noqa: S608
             "WHERE id = %s RETURNING voters",
-            [1 if ballot.size else -1, voting_round.pk],
+            [1 if after else -1, voting_round.pk],
         )
         (voters,) = cursor.fetchone()
     realtime.event_record(
@@ -276,7 +307,7 @@ def _finish(voting_round: VotingRound, ballot: Ballot, before: int, now: datetim
         name="turnout.changed",
         data={"round": voting_round.pk, "voters": voters},
     )
-    return Cast(size=ballot.size, voters=voters)
+    return Cast(size=after, voters=voters)
 
 
 def vote_cast(
@@ -296,23 +327,42 @@ def vote_cast(
     """
     voting_round = round
     with transaction.atomic():
-        now = _vote_require(voting_round, actor, now)
-        entries = choices_clean(
-            voting_round.method,
-            voting_round.parameters,
-            choices,
-            _on_ballot(voting_round, requested_ids(choices)),
-        )
-        ballot = _ballot_locked(voting_round, actor, now)
-        before = ballot.size
-        if before:
-            BallotEntry.objects.filter(ballot=ballot).delete()
+        _vote_precheck(voting_round, actor, now)
+        now, on_ballot = _vote_lock(voting_round, actor, requested_ids(choices), now)
+        entries = choices_clean(voting_round.method, voting_round.parameters, choices, on_ballot)
+        ballot_id, _size = _ballot_locked(voting_round, actor, now, size=len(entries))
+        before = _entries_replace(voting_round, ballot_id, entries)
+        return _turnout(voting_round, before, len(entries))
+
+
+def _entries_replace(voting_round: VotingRound, ballot_id: int, entries: dict[int, int]) -> int:
+    """Replace a locked ballot's entries; returns how many it had before.
+
+    On PostgreSQL one statement deletes and inserts (the insert reads the
+    delete's count, so the delete runs first; rows deleted by the statement
+    do not conflict with the ones it inserts). It runs after the ballot's
+    lock was taken, so it sees the entries of a submission that held it.
+    """
+    if connection.vendor != "postgresql":
+        before, _counts = BallotEntry.objects.filter(ballot_id=ballot_id).delete()
         BallotEntry.objects.bulk_create(
-            BallotEntry(ballot=ballot, round=voting_round, idea_id=idea_id, value=value)
+            BallotEntry(ballot_id=ballot_id, round=voting_round, idea_id=idea_id, value=value)
             for idea_id, value in entries.items()
         )
-        ballot.size = len(entries)
-        return _finish(voting_round, ballot, before, now)
+        return before
+    table = BallotEntry._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH gone AS (DELETE FROM {table} WHERE ballot_id = %s RETURNING 1), "  # noqa: S608
+            "counted AS (SELECT count(*) AS n FROM gone), "
+            f"added AS (INSERT INTO {table} (ballot_id, round_id, idea_id, value) "
+            "SELECT %s, %s, idea, value FROM counted, "
+            "unnest(%s::bigint[], %s::integer[]) AS new (idea, value)) "
+            "SELECT n FROM counted",
+            [ballot_id, ballot_id, voting_round.pk, list(entries), list(entries.values())],
+        )
+        (before,) = cursor.fetchone()
+    return int(before)
 
 
 PAIR_CHOICES = ("first", "second", "undecided")
@@ -344,25 +394,26 @@ def pairwise_judge(
         winner = first if outcome == "first" else second
         points = PairOutcome.FIRST if winner == low else PairOutcome.SECOND
     with transaction.atomic():
-        now = _vote_require(voting_round, actor, now)
-        if _on_ballot(voting_round, {low, high}) != {low, high}:
+        _vote_precheck(voting_round, actor, now)
+        now, on_ballot = _vote_lock(voting_round, actor, {low, high}, now)
+        if on_ballot != {low, high}:
             raise Invalid(_("Both ideas must be on this ballot."))
-        ballot = _ballot_locked(voting_round, actor, now)
-        before = ballot.size
+        ballot_id, before = _ballot_locked(voting_round, actor, now)
         _judgment, created = PairwiseJudgment.objects.update_or_create(
-            ballot=ballot,
+            ballot_id=ballot_id,
             first_idea_id=low,
             second_idea_id=high,
             defaults={"round": voting_round, "outcome": points},
         )
-        if created:
-            ballot.size += 1
-            # One row at a time, in id order, so concurrent judges never deadlock.
-            for idea_id in (low, high):
-                BallotItem.objects.filter(round=voting_round, idea_id=idea_id).update(
-                    comparisons=F("comparisons") + 1
-                )
-        return _finish(voting_round, ballot, before, now)
+        if not created:
+            return _turnout(voting_round, before, before)
+        Ballot.objects.filter(pk=ballot_id).update(size=F("size") + 1)
+        # One row at a time, in id order, so concurrent judges never deadlock.
+        for idea_id in (low, high):
+            BallotItem.objects.filter(round=voting_round, idea_id=idea_id).update(
+                comparisons=F("comparisons") + 1
+            )
+        return _turnout(voting_round, before, before + 1)
 
 
 # --- Rankings --------------------------------------------------------------------

@@ -4,10 +4,12 @@ phase x role matrix, the turnout events and the stored rankings."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from jams.errors import Forbidden, Invalid, NotFound, PhaseClosed, TooLarge
 from jams.models import AuditEntry, Event, Role
@@ -622,3 +624,39 @@ def test_shortlist_one_representative_per_theme(curation) -> None:
     # in no theme is not a theme's representative.
     assert added == [transport[1].pk, health[0].pk]
     assert unthemed.pk not in added
+
+
+# --- Statements per vote -----------------------------------------------------------------------
+
+
+def statements(run: Callable[[], object]) -> list[str]:
+    """The SQL a call sends, without transaction control (BEGIN, savepoints)."""
+    with CaptureQueriesContext(connection) as captured:
+        run()
+    control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK")
+    return [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(control)]
+
+
+def test_a_vote_takes_a_fixed_handful_of_statements(jam, ideas) -> None:
+    """Pre-check; lock and ballot items; check; ballot upsert; the entries
+    (one statement on PostgreSQL, delete and insert elsewhere). A first vote
+    adds the turnout counter and the event (``jams.realtime.event_record``:
+    seq and row). Pinned so that a change adding a round trip to every ballot
+    shows up here."""
+    voting_round = round_with_ballot(jam, ideas, method="budget", parameters={"points": 10})
+    voter = member(jam)
+    per_vote = 4 + (1 if connection.vendor == "postgresql" else 2)
+
+    def vote(choices: dict[int, int]) -> list[str]:
+        return statements(
+            lambda: services.vote_cast(actor=voter, round=voting_round, choices=choices)
+        )
+
+    first = vote({idea.pk: 2 for idea in ideas})
+    changed = vote({ideas[0].pk: 10})
+
+    assert len(changed) == per_vote
+    assert per_vote + 1 < len(first) <= per_vote + 3
+    assert any("voters = voters + 1" in sql for sql in first)
+    assert entries_of(voting_round) == {(voter.pk, ideas[0].pk, 10)}
+    assert Ballot.objects.get(round=voting_round).size == 1
