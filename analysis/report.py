@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Final
 
 from django.conf import settings
@@ -71,8 +72,8 @@ FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 class RankedRow:
     idea_id: int
     title: str
-    summary: str
-    url: str
+    jam_slug: str
+    body_html: str = field(repr=False)  # the opening post, for ``summary``
     topic: str
     rank: int
     score: float
@@ -87,6 +88,16 @@ class RankedRow:
     score_text: str
     interval_text: str
     evidence_text: str
+
+    # The summary and the link are made when first read: the page shows TOP_IDEAS of
+    # the (say) 1,000 ranked ideas, the CSV and the JSON every one.
+    @cached_property
+    def summary(self) -> str:
+        return summary_text(self.body_html)
+
+    @cached_property
+    def url(self) -> str:
+        return reverse("ideas:idea", kwargs={"slug": self.jam_slug, "idea_id": self.idea_id})
 
     @property
     def tied(self) -> bool:
@@ -354,8 +365,8 @@ def _rounds(jam: Jam, *, eligible: int) -> list[RoundReport]:
             RankedRow(
                 idea_id=row.idea_id,
                 title=row.idea.title,
-                summary=summary_text(summaries.get(row.idea_id, "")),
-                url=reverse("ideas:idea", kwargs={"slug": jam.slug, "idea_id": row.idea_id}),
+                jam_slug=jam.slug,
+                body_html=summaries.get(row.idea_id, ""),
                 topic=row.idea.topic.title,
                 rank=row.rank,
                 score=row.score,
