@@ -113,8 +113,11 @@ def find_opinion_groups(
     still in ``votes``: they are handled as Pol.is does (see the module
     docstring) and are never representative, consensus or divisive.
     """
+    out = np.asarray(list(moderated_out), dtype=np.int64)
+    if ((out < 0) | (out >= votes.n_statements)).any():
+        raise ValueError("moderated_out holds a statement index outside the vote matrix")
     moderated = np.zeros(votes.n_statements, dtype=bool)
-    moderated[np.asarray(list(moderated_out), dtype=np.int64)] = True
+    moderated[out] = True
     kept = ~moderated[votes.statements]
     centred, voted = _centred_matrix(votes, kept)
     columns = np.bincount(votes.statements, minlength=votes.n_statements) > 0

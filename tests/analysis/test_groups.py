@@ -124,6 +124,14 @@ def test_moderated_out_statement_is_never_reported() -> None:
         assert 20 not in {stance.statement for stance in group.representative}
 
 
+def test_moderated_out_outside_the_matrix_is_refused() -> None:
+    votes = Votes.from_matrix(_two_camps())
+    with pytest.raises(ValueError, match="outside the vote matrix"):
+        find_opinion_groups(votes, moderated_out=[20])
+    with pytest.raises(ValueError, match="outside the vote matrix"):
+        find_opinion_groups(votes, moderated_out=[-1])
+
+
 def test_votes_on_moderated_out_statements_count_towards_min_votes() -> None:
     matrix = _with_divider(_two_camps())
     matrix = np.column_stack([matrix, np.full(40, np.nan)])
