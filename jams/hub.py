@@ -47,6 +47,35 @@ logger = logging.getLogger(__name__)
 GAP_SECONDS = 0.5
 
 
+def _closed_socket_errors() -> tuple[type[BaseException], ...]:
+    """What the ASGI servers raise for a send on a socket that has just
+    closed, before its disconnect (which leaves the hub) has run."""
+    errors: list[type[BaseException]] = []
+    with contextlib.suppress(ImportError):
+        from autobahn.exception import Disconnected  # daphne
+
+        errors.append(Disconnected)
+    with contextlib.suppress(ImportError):
+        from uvicorn.protocols.utils import ClientDisconnected
+
+        errors.append(ClientDisconnected)
+    return tuple(errors)
+
+
+# A send to one socket that fails must cost the other sockets nothing: the
+# fan-out loops go on. (It did not: a socket closing during a fan-out ended
+# the loop, every socket after it missed that event, and a client that then
+# got a newer event never noticed the hole.)
+SOCKET_CLOSED = _closed_socket_errors()
+
+
+def _send_failed(exc: BaseException) -> None:
+    if isinstance(exc, SOCKET_CLOSED):
+        logger.debug("hub: send to a closing socket skipped: %s", exc)
+    else:
+        logger.error("hub: send to one socket failed; the others still get it", exc_info=exc)
+
+
 class Socket(Protocol):
     jam_id: int
     user_id: int
@@ -206,7 +235,10 @@ class Hub:
             if socket.wants(
                 topic=message.get("topic"), idea=message.get("idea"), recipient=recipient
             ):
-                await socket.deliver(seq, text)
+                try:
+                    await socket.deliver(seq, text)
+                except Exception as exc:
+                    _send_failed(exc)
 
     # --- Heartbeat -------------------------------------------------------------
 
@@ -224,7 +256,10 @@ class Hub:
                 for jam_id, latest in (await _latest_seqs(jam_ids)).items():
                     await self._fill(jam_id, latest)
                     for socket in list(self.jams.get(jam_id, ())):
-                        await socket.tick(latest)
+                        try:
+                            await socket.tick(latest)
+                        except Exception as exc:
+                            _send_failed(exc)
                 if since_refresh >= refresh_seconds:
                     since_refresh = 0.0
                     await self._refresh_groups()
@@ -289,7 +324,10 @@ class Hub:
         self._presence_sent[jam_id] = counts
         text = _presence_text(counts)
         for socket in list(self.jams.get(jam_id, ())):
-            await socket.send_ephemeral(text)
+            try:
+                await socket.send_ephemeral(text)
+            except Exception as exc:
+                _send_failed(exc)
 
     async def close(self) -> None:
         for task in (*self._tasks, *self._gap_checks.values()):
