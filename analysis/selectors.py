@@ -30,8 +30,10 @@ MARKED_EVENTS = ("phase.changed", "alert")
 class AnalysisInputs:
     """What the pipeline sees of a jam: visible posts, and reactions as the vote matrix.
 
-    Statements are the visible posts that received a reaction; participants are
-    the people who reacted.
+    Statements are the posts that received a reaction; participants are the
+    people who reacted. Reactions on hidden posts stay in the matrix, as Pol.is
+    keeps moderated-out comments: ``moderated_statements`` names their
+    statements, which count as seen but move nobody (analysis.pipeline.groups).
     """
 
     post_ids: list[int]
@@ -43,6 +45,7 @@ class AnalysisInputs:
     participant_ids: list[int]
     votes: Votes
     input_hash: str
+    moderated_statements: list[int] = field(default_factory=list)
     hidden_count: int = 0
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -111,11 +114,10 @@ def analysis_inputs(*, jam: Jam) -> AnalysisInputs:
     participants, statements, values = [], [], []
     for post_id, user_id, value in reactions.iterator(chunk_size=20000):
         digest.update(f"r{post_id}:{user_id}:{value};".encode())
-        if post_id not in visible:
-            continue
         statements.append(statement_of.setdefault(post_id, len(statement_of)))
         participants.append(participant_of.setdefault(user_id, len(participant_of)))
         values.append(VOTE_VALUE[ReactionValue(value)])
+    moderated = [index for post_id, index in statement_of.items() if post_id not in visible]
     votes = Votes(
         participants=np.array(participants, dtype=np.int64),
         statements=np.array(statements, dtype=np.int64),
@@ -132,13 +134,15 @@ def analysis_inputs(*, jam: Jam) -> AnalysisInputs:
         statement_post_ids=list(statement_of),
         participant_ids=list(participant_of),
         votes=votes,
+        moderated_statements=moderated,
         input_hash=digest.hexdigest(),
         hidden_count=hidden,
         counts={
             "posts": len(post_ids),
             "hidden": hidden,
             "scored": sum(1 for s in sentiments if s is not None),
-            "statements": len(statement_of),
+            "statements": len(statement_of) - len(moderated),
+            "moderated_statements": len(moderated),
             "participants": len(participant_of),
             "votes": len(values),
         },

@@ -213,7 +213,7 @@ def _execute(run: AnalysisRun, *, force: bool, progress: Progress | None) -> Ana
         timings["shifts"] = time.perf_counter() - started
         step(70, "groups")
         started = time.perf_counter()
-        groups = find_opinion_groups(inputs.votes)
+        groups = find_opinion_groups(inputs.votes, moderated_out=inputs.moderated_statements)
         timings["groups"] = time.perf_counter() - started
         step(90, "saving")
         started = time.perf_counter()

@@ -237,3 +237,24 @@ def test_live_jams_are_requeued_after_the_interval(jam, posts) -> None:
     assert services.analysis_queue_live(now=now + td(minutes=10), every=td(minutes=15)) == []
     again = services.analysis_queue_live(now=now + td(minutes=16), every=td(minutes=15))
     assert len(again) == 1
+
+
+def test_reactions_on_hidden_posts_stay_in_the_matrix_but_are_never_reported(jam, posts) -> None:
+    """Pol.is keeps a moderated-out comment's votes (they count as seen); the groups
+    must never cite it, and the visible statements stay what they were."""
+    hidden = posts[2]  # one of the 16 statements the two camps reacted to
+    Post.objects.filter(pk=hidden.pk).update(hidden_at=START + timedelta(days=1))
+    inputs = selectors.analysis_inputs(jam=jam)
+    moderated_posts = {inputs.statement_post_ids[s] for s in inputs.moderated_statements}
+    assert moderated_posts == {hidden.pk}
+    assert inputs.counts["statements"] == 15 and inputs.counts["moderated_statements"] == 1
+    assert inputs.votes.n_participants == 24
+
+    run = services.analysis_run(jam=jam, k=K)
+    groups = list(run.groups.all())
+    assert len(groups) == 2 and sorted(g.size for g in groups) == [12, 12]
+    cited = set()
+    for group in groups:
+        cited |= {stance["post"] for stance in group.representative}
+        cited |= set(group.consensus_post_ids) | set(group.divisive_post_ids)
+    assert cited and hidden.pk not in cited
