@@ -23,7 +23,8 @@ Then the parent measures the databases interleaved, in the same minutes (so
 both see the same machine load): each repeat renders the report page through
 the test Client as the executive and runs ``report_build`` alone, on each
 database in turn (the order alternates from repeat to repeat). It prints the
-median and the best of each, and the ratio of the medians.
+median and the best of each, the CPU time a page took (the worker's and, on
+PostgreSQL, its server backends'), and the ratios of the medians.
 
 The PostgreSQL database (``report_bench`` unless ``--postgres`` names another)
 is created when missing and dropped at the end unless ``--keep``; only a
@@ -170,7 +171,7 @@ def measure_interleaved(
     workers: dict[str, subprocess.Popen[str]], repeats: int
 ) -> dict[str, dict[str, Any]]:
     results: dict[str, dict[str, Any]] = {
-        name: {"page": [], "build": [], **worker_ask(proc, "warm")}
+        name: {"page": [], "build": [], "page_cpu": [], **worker_ask(proc, "warm")}
         for name, proc in workers.items()
     }
     order = list(workers)
@@ -179,6 +180,7 @@ def measure_interleaved(
             timing = worker_ask(workers[name], "time")
             results[name]["page"].append(timing["page"])
             results[name]["build"].append(timing["build"])
+            results[name]["page_cpu"].append(timing["page_cpu"])
         print(
             f"repeat {i + 1}: "
             + ", ".join(
@@ -194,20 +196,26 @@ def measure_interleaved(
 def report(results: dict[str, dict[str, Any]], repeats: int) -> None:
     print(f"\nover {repeats} interleaved repeats; load average now: {os.getloadavg()}")
     for name, result in results.items():
-        page, build = result["page"], result["build"]
+        page, build, cpu = result["page"], result["build"], result["page_cpu"]
         print(
             f"{name:8} report page (test Client, {result['kib']:.0f} KiB): median "
             f"{statistics.median(page):.3f} s, best {min(page):.3f} s; "
             f"report_build alone: median {statistics.median(build):.3f} s, "
             f"best {min(build):.3f} s; queries per page: {result['queries']}"
         )
-    if len(results) == 2:
-        a, b = (results[name] for name in results)
-        names = list(results)
         print(
-            f"ratio of medians {names[1]}/{names[0]}: page "
-            f"{statistics.median(b['page']) / statistics.median(a['page']):.2f}, "
-            f"report_build {statistics.median(b['build']) / statistics.median(a['build']):.2f}"
+            f"{'':8} CPU per page (the worker and its PostgreSQL backends): median "
+            f"{statistics.median(cpu):.3f} s, best {min(cpu):.3f} s"
+        )
+    if len(results) == 2:
+        (a_name, a), (b_name, b) = results.items()
+
+        def ratio(key: str) -> float:
+            return statistics.median(b[key]) / statistics.median(a[key])
+
+        print(
+            f"ratio of medians {b_name}/{a_name}: page {ratio('page'):.2f}, "
+            f"report_build {ratio('build'):.2f}, CPU per page {ratio('page_cpu'):.2f}"
         )
 
 
@@ -437,6 +445,33 @@ def build(n_posts: int, n_entries: int) -> str:
     return f"{jam.slug}|{executive.pk}"
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and, on PostgreSQL, of the server's backends serving
+    this database (read from /proc: the server must run on this machine). Less
+    sensitive to the machine's load than wall-clock time: a request that waits
+    for a core does not use CPU meanwhile. Parallel query workers would be
+    missed (their titles name no database); the report's plans use none."""
+    from django.db import connection
+
+    total = time.process_time()
+    if connection.vendor != "postgresql":
+        return total
+    name = f" {connection.settings_dict['NAME']} ".encode()
+    ticks = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes()
+            if not title.startswith(b"postgres: ") or name not in title:
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # it exited meanwhile
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    return total
+
+
 def serve(key: str, out: IO[str], commands: IO[str]) -> None:
     """``warm``: one untimed page (imports, templates), answering its size and query
     count; ``time``: one timed page GET and one timed ``report_build``."""
@@ -462,13 +497,16 @@ def serve(key: str, out: IO[str], commands: IO[str]) -> None:
             assert response.status_code == 200, response.status_code
             answer(out, {"kib": len(response.content) / 1024, "queries": len(queries)})
         elif command == "time":
+            cpu = cpu_seconds()
             t = time.perf_counter()
             response = client.get(url)
             page = time.perf_counter() - t
+            page_cpu = cpu_seconds() - cpu
             assert response.status_code == 200, response.status_code
             t = time.perf_counter()
             report_build(jam=jam)
-            answer(out, {"page": page, "build": time.perf_counter() - t})
+            build = time.perf_counter() - t
+            answer(out, {"page": page, "build": build, "page_cpu": page_cpu})
         else:
             raise SystemExit(f"unknown command {command!r}")
 
