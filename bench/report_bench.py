@@ -6,6 +6,7 @@ on SQLite and PostgreSQL side by side.
         [--sqlite FILE]      # keep the built SQLite database in FILE and reuse it next time
         [--postgres URL]     # default postgres://postgres@127.0.0.1:5432/report_bench
         [--keep]             # keep the PostgreSQL database (reused next time), do not drop it
+        [--baseline REV]     # also time report_build of REV's analysis/report.py, interleaved
 
 Each database gets a worker process of its own (Django is configured once per
 process). A worker builds the data with bulk_create in one transaction, unless
@@ -24,7 +25,10 @@ both see the same machine load): each repeat renders the report page through
 the test Client as the executive and runs ``report_build`` alone, on each
 database in turn (the order alternates from repeat to repeat). It prints the
 median and the best of each, the CPU time a page took (the worker's and, on
-PostgreSQL, its server backends'), and the ratios of the medians.
+PostgreSQL, its server backends'), and the ratios of the medians. With
+``--baseline REV`` each worker also loads ``analysis/report.py`` as it was at
+git revision REV and times its ``report_build`` next to today's (alternating
+which goes first), on the same data: a before/after under the same load.
 
 The PostgreSQL database (``report_bench`` unless ``--postgres`` names another)
 is created when missing and dropped at the end unless ``--keep``; only a
@@ -39,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -61,10 +66,11 @@ def main() -> None:
     parser.add_argument("--sqlite", "--db", dest="sqlite", help="SQLite file to keep the data in")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="PostgreSQL URL")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
+    parser.add_argument("--baseline", help="a git revision whose report_build to time as well")
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # a DATABASE_URL: run as a worker
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, args.posts, args.entries)
+        worker(args.worker, args.posts, args.entries, args.baseline)
         return
     names = [name.strip() for name in args.databases.split(",") if name.strip()]
     unknown = set(names) - {"sqlite", "postgres"}
@@ -82,7 +88,7 @@ def main() -> None:
         workers: dict[str, subprocess.Popen[str]] = {}
         try:
             for name, url in urls.items():
-                workers[name] = worker_start(url, args.posts, args.entries)
+                workers[name] = worker_start(url, args.posts, args.entries, args.baseline)
                 print(f"{name}: {worker_read(workers[name])['ready']}", flush=True)
             results = measure_interleaved(workers, args.repeats)
         finally:
@@ -133,9 +139,11 @@ def postgres_drop(url: str) -> None:
     print(f"dropped {name}")
 
 
-def worker_start(url: str, posts: int, entries: int) -> subprocess.Popen[str]:
+def worker_start(url: str, posts: int, entries: int, baseline: str | None) -> subprocess.Popen[str]:
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", url]
     command += ["--posts", str(posts), "--entries", str(entries)]
+    if baseline:
+        command += ["--baseline", baseline]
     return subprocess.Popen(  # noqa: S603 - this script, fixed arguments
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT
     )
@@ -171,7 +179,15 @@ def measure_interleaved(
     workers: dict[str, subprocess.Popen[str]], repeats: int
 ) -> dict[str, dict[str, Any]]:
     results: dict[str, dict[str, Any]] = {
-        name: {"page": [], "build": [], "page_cpu": [], **worker_ask(proc, "warm")}
+        name: {
+            "page": [],
+            "build": [],
+            "page_cpu": [],
+            "build_cpu": [],
+            "baseline": [],
+            "baseline_cpu": [],
+            **worker_ask(proc, "warm"),
+        }
         for name, proc in workers.items()
     }
     order = list(workers)
@@ -179,8 +195,8 @@ def measure_interleaved(
         for name in order if i % 2 == 0 else order[::-1]:
             timing = worker_ask(workers[name], "time")
             results[name]["page"].append(timing["page"])
-            results[name]["build"].append(timing["build"])
-            results[name]["page_cpu"].append(timing["page_cpu"])
+            for key, value in timing.items():
+                results[name][key].append(value)
         print(
             f"repeat {i + 1}: "
             + ", ".join(
@@ -207,6 +223,16 @@ def report(results: dict[str, dict[str, Any]], repeats: int) -> None:
             f"{'':8} CPU per page (the worker and its PostgreSQL backends): median "
             f"{statistics.median(cpu):.3f} s, best {min(cpu):.3f} s"
         )
+        if result["baseline"]:
+            then, then_cpu = result["baseline"], result["baseline_cpu"]
+            now_cpu = result["build_cpu"]
+            print(
+                f"{'':8} report_build at {result['revision']}: median "
+                f"{statistics.median(then):.3f} s, best {min(then):.3f} s, CPU median "
+                f"{statistics.median(then_cpu):.3f} s; now/then: wall "
+                f"{statistics.median(build) / statistics.median(then):.2f}, CPU "
+                f"{statistics.median(now_cpu) / statistics.median(then_cpu):.2f}"
+            )
     if len(results) == 2:
         (a_name, a), (b_name, b) = results.items()
 
@@ -222,7 +248,7 @@ def report(results: dict[str, dict[str, Any]], repeats: int) -> None:
 # --- A worker: one database ----------------------------------------------------------
 
 
-def worker(url: str, n_posts: int, n_entries: int) -> None:
+def worker(url: str, n_posts: int, n_entries: int, baseline: str | None) -> None:
     """Answer the parent on stdout (one JSON line per command); progress goes to stderr."""
     out = sys.stdout
     sys.stdout = sys.stderr
@@ -251,7 +277,31 @@ def worker(url: str, n_posts: int, n_entries: int) -> None:
                 cursor.execute("ANALYZE")
         note = f"data built in {time.perf_counter() - started:.1f} s"
     answer(out, {"ready": f"{vendor}, {note}"})
-    serve(key, out, sys.stdin)
+    serve(key, out, sys.stdin, baseline_load(baseline) if baseline else None)
+
+
+def baseline_load(revision: str) -> tuple[str, Callable[..., Any]]:
+    """``report_build`` of ``analysis/report.py`` as it was at ``revision`` (loaded as
+    ``analysis.report_baseline``; its relative imports resolve in today's app)."""
+    import importlib.util
+
+    source = subprocess.run(  # noqa: S603 - fixed git command
+        ["git", "show", f"{revision}:analysis/report.py"],  # noqa: S607
+        cwd=ROOT, capture_output=True, check=True, text=True,
+    ).stdout  # fmt: skip
+    name = subprocess.run(  # noqa: S603 - fixed git command
+        ["git", "rev-parse", "--short", revision],  # noqa: S607
+        cwd=ROOT, capture_output=True, check=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    path = Path(tempfile.mkdtemp()) / "report_baseline.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("analysis.report_baseline", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return name, module.report_build
 
 
 def answer(out: IO[str], data: dict[str, Any]) -> None:
@@ -472,9 +522,12 @@ def cpu_seconds() -> float:
     return total
 
 
-def serve(key: str, out: IO[str], commands: IO[str]) -> None:
+def serve(
+    key: str, out: IO[str], commands: IO[str], baseline: tuple[str, Callable[..., Any]] | None
+) -> None:
     """``warm``: one untimed page (imports, templates), answering its size and query
-    count; ``time``: one timed page GET and one timed ``report_build``."""
+    count; ``time``: one timed page GET and one timed ``report_build`` (and one of the
+    baseline's, first every other time)."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -489,13 +542,18 @@ def serve(key: str, out: IO[str], commands: IO[str]) -> None:
     client = Client()
     client.force_login(User.objects.get(pk=int(user_id)))
     url = reverse("analysis:report", args=[slug])
+    rounds = 0
     for line in commands:
         command = line.strip()
         if command == "warm":
             with CaptureQueriesContext(connection) as queries:
                 response = client.get(url)
             assert response.status_code == 200, response.status_code
-            answer(out, {"kib": len(response.content) / 1024, "queries": len(queries)})
+            warm: dict[str, Any] = {"kib": len(response.content) / 1024, "queries": len(queries)}
+            if baseline:
+                warm["revision"] = baseline[0]
+                baseline[1](jam=jam)
+            answer(out, warm)
         elif command == "time":
             cpu = cpu_seconds()
             t = time.perf_counter()
@@ -503,10 +561,20 @@ def serve(key: str, out: IO[str], commands: IO[str]) -> None:
             page = time.perf_counter() - t
             page_cpu = cpu_seconds() - cpu
             assert response.status_code == 200, response.status_code
-            t = time.perf_counter()
-            report_build(jam=jam)
-            build = time.perf_counter() - t
-            answer(out, {"page": page, "build": build, "page_cpu": page_cpu})
+            timing = {"page": page, "page_cpu": page_cpu}
+            builds = [("build", report_build)]
+            if baseline:
+                builds.append(("baseline", baseline[1]))
+                if rounds % 2:
+                    builds.reverse()
+            for name, function in builds:
+                cpu = cpu_seconds()
+                t = time.perf_counter()
+                function(jam=jam)
+                timing[name] = time.perf_counter() - t
+                timing[f"{name}_cpu"] = cpu_seconds() - cpu
+            rounds += 1
+            answer(out, timing)
         else:
             raise SystemExit(f"unknown command {command!r}")
 
