@@ -9,7 +9,9 @@ permissions) is worked out once per page, and each post is one
 ``format_html``-style string. The markup is the one the template produced
 (landmarks, labels and ids are unchanged; static/js/jam.js relies on
 ``#post-<id>``, ``[data-post-id]``, ``[data-body]``, ``[data-count]``,
-``[data-replies]`` and ``[data-react]``). It reads only what
+``[data-replies]`` and ``[data-react]``). Values are escaped with the standard
+library's ``html.escape``, which is what ``django.utils.html.escape`` calls
+(without its lazy-string wrapper). It reads only what
 ``ideas.selectors.thread_for_idea`` loaded (``THREAD_FIELDS``); no queries.
 """
 
@@ -17,13 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from html import escape
 
 from django import template
 from django.conf import settings
 from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
@@ -89,7 +91,7 @@ def _page(context: template.Context) -> _Page:
         # The same catalog entries as the template's {% translate %} tags;
         # translations are trusted text, as they are in templates.
         labels={key: gettext(text) for key, text in texts.items()},
-        csrf=f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(token)}">',
+        csrf=f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(str(token))}">',
         idea_url=escape(idea.get_absolute_url()),
         react_url=_post_url("ideas:react", jam.slug),
         edit_url=_post_url("ideas:edit", jam.slug),
