@@ -8,41 +8,52 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from jams.errors import Invalid, NotFound
-from jams.models import Topic
+from jams.models import Jam, Topic
 from jams.protocol import PostMessage, ReactMessage
+from jams.selectors import member_context
 
 from . import services
 from .models import Idea, Post
 
 
 def post_submit(*, jam_id: int, user_id: int, message: PostMessage) -> dict[str, Any]:
-    actor = User.objects.get(pk=user_id)
+    # The member's role, user, jam and schedule in two queries; the service
+    # checks them (a non-member takes the general path and its refusal).
+    context = member_context(jam_id=jam_id, user_id=user_id)
+    actor = context.user if context is not None else User.objects.get(pk=user_id)
     if message.idea is not None:
-        idea = (
-            Idea.objects.select_related("jam", "topic")
-            .filter(pk=message.idea, jam_id=jam_id)
-            .first()
-        )
+        idea = Idea.objects.select_related("topic").filter(pk=message.idea, jam_id=jam_id).first()
         if idea is None:
             raise NotFound
+        if context is not None:
+            idea.jam = context.jam
+        else:
+            idea.jam = idea.topic.jam
         parent = None
         if message.parent is not None:
             parent = Post.objects.filter(pk=message.parent, idea=idea).first()
             if parent is None:
                 raise NotFound
         written = services.reply_create(
-            actor=actor, idea=idea, parent=parent, body=message.body, client_id=message.client_id
+            actor=actor,  # type: ignore[arg-type]
+            idea=idea,
+            parent=parent,
+            body=message.body,
+            client_id=message.client_id,
+            context=context,
         )
     elif message.topic is not None:
-        topic = Topic.objects.select_related("jam").filter(pk=message.topic, jam_id=jam_id).first()
+        topic = Topic.objects.filter(pk=message.topic, jam_id=jam_id).first()
         if topic is None:
             raise NotFound
+        topic.jam = context.jam if context is not None else Jam.objects.get(pk=jam_id)
         written = services.idea_create(
-            actor=actor,
+            actor=actor,  # type: ignore[arg-type]
             topic=topic,
             title=message.title,
             body=message.body,
             client_id=message.client_id,
+            context=context,
         )
     else:
         raise Invalid(_("A post needs a topic (a new idea) or an idea (a reply)."))

@@ -93,6 +93,24 @@ def jam_context_for(*, jam: Jam, user: User | AnonymousUser) -> JamContext:
     return JamContext(jam=jam, user=user, role=role, phases=list(jam.phases.all()))
 
 
+def member_context(*, jam_id: int, user_id: int) -> JamContext | None:
+    """A member's context for a write from their socket, read fresh on every
+    message in two queries (the membership with its user and jam, then the
+    schedule) instead of four. None when the user is no member: callers then
+    take ``jam_context_for``, so a non-member is refused exactly as before."""
+    membership = (
+        Membership.objects.select_related("user", "jam")
+        .filter(jam_id=jam_id, user_id=user_id)
+        .first()
+    )
+    if membership is None:
+        return None
+    jam = membership.jam
+    return JamContext(
+        jam=jam, user=membership.user, role=membership.role, phases=list(jam.phases.all())
+    )
+
+
 @dataclass(frozen=True)
 class JamListItem:
     jam: Jam
