@@ -9,6 +9,7 @@ import asyncio
 import functools
 import json
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -76,6 +77,51 @@ def _db[T](function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
     return database_sync_to_async(run, thread_sensitive=False)
 
 
+class ConnectGate:
+    """Admission control for connects, per process (event loop).
+
+    A connect costs milliseconds of CPU (session and user in the auth
+    middleware, then the snapshot); with thousands in flight at once every
+    one of them progressed a little and none finished before its handshake
+    timed out (5,000 connects: none accepted). Here at most ``limit``
+    sockets do their connect work at a time, in arrival order; a socket that
+    waited ``wait`` seconds for its turn is refused at once (the handshake is
+    declined; jam.js retries with jittered backoff), so the process keeps
+    accepting at full speed while the storm spreads out over the retries."""
+
+    def __init__(self, *, limit: int, wait: float) -> None:
+        self.slots = asyncio.Semaphore(limit)
+        self.wait = wait
+        self.refused = 0
+
+    async def enter(self) -> bool:
+        try:
+            async with asyncio.timeout(self.wait):
+                await self.slots.acquire()
+        except TimeoutError:
+            self.refused += 1
+            return False
+        return True
+
+    def leave(self) -> None:
+        self.slots.release()
+
+
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ConnectGate] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def connect_gate() -> ConnectGate:
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = ConnectGate(
+            limit=settings.JAM_WS_CONNECTS_IN_FLIGHT, wait=settings.JAM_WS_CONNECT_WAIT_SECONDS
+        )
+    return gate
+
+
 # Jam ids by slug, per process (a slug names one jam at a time; a stale entry
 # is noticed by the snapshot and corrected).
 _jam_ids: dict[str, int] = {}
@@ -101,6 +147,10 @@ class JamConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        gate = connect_gate()
+        if not await gate.enter():
+            await self.close(code=CLOSE_TRY_AGAIN)  # too many connects at once: later
+            return
         try:
             await self._connect(user)
         except DATABASE_DOWN as exc:
@@ -109,6 +159,8 @@ class JamConsumer(AsyncWebsocketConsumer):
                 await self.hub.leave(self)
                 self.hub = None
             await self.close(code=CLOSE_TRY_AGAIN)
+        finally:
+            gate.leave()
 
     async def _connect(self, user: Any) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]

@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import CharField, Count, OuterRef, Q, QuerySet, Subquery, Value
 from django.utils import timezone, translation
 
 from .errors import LoginRequired, NotFound
@@ -264,10 +264,20 @@ def socket_snapshot(*, slug: str, user: User | AnonymousUser) -> SocketSnapshot:
     """What a socket needs on connect, or NotFound/LoginRequired/Forbidden."""
     from .rules import Action, jam_require
 
-    ctx = jam_context(slug=slug, user=user, localize=False)
+    # Three queries: the jam with the user's role, its schedule, its topics.
+    # This runs after the socket joined the hub, so the jam row's last_seq
+    # read here is the snapshot's seq: every later event reaches the socket.
+    role_of_user: Subquery | Value = Value(None, output_field=CharField())
+    if user.is_authenticated:
+        memberships = Membership.objects.filter(jam=OuterRef("pk"), user_id=user.pk)
+        role_of_user = Subquery(memberships.values("role")[:1])
+    jam = Jam.objects.filter(slug=slug).annotate(member_role=role_of_user).first()
+    if jam is None:
+        raise NotFound if user.is_authenticated else LoginRequired
+    ctx = JamContext(jam=jam, user=user, role=jam.member_role, phases=list(jam.phases.all()))
     jam_require(ctx, Action.READ)
     role = ctx.role or ""
-    seq = Jam.objects.filter(pk=ctx.jam.pk).values_list("last_seq", flat=True).get()
+    seq = jam.last_seq
     hello = {
         "type": "hello",
         "seq": seq,

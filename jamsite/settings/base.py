@@ -288,6 +288,12 @@ JAM_ORGANIZER_MFA = env.bool("JAM_ORGANIZER_MFA", default=False)
 JAM_WS_MAX_MESSAGE_BYTES = env.int("JAM_WS_MAX_MESSAGE_BYTES", default=64 * 1024)
 JAM_WS_MESSAGES_PER_SECOND = env.float("JAM_WS_MESSAGES_PER_SECOND", default=5.0)
 JAM_WS_MESSAGE_BURST = env.float("JAM_WS_MESSAGE_BURST", default=20.0)
+# Admission control for connect storms (jams/consumers.py): at most this many
+# sockets per process take their snapshot at once; one that waited longer
+# than JAM_WS_CONNECT_WAIT_SECONDS for its turn is refused at once (clients
+# retry with jittered backoff) instead of every handshake timing out.
+JAM_WS_CONNECTS_IN_FLIGHT = env.int("JAM_WS_CONNECTS_IN_FLIGHT", default=32)
+JAM_WS_CONNECT_WAIT_SECONDS = env.float("JAM_WS_CONNECT_WAIT_SECONDS", default=3.0)
 # The hub's heartbeat to sockets and its group-membership refresh (jams/hub.py).
 JAM_HUB_TICK_SECONDS = env.float("JAM_HUB_TICK_SECONDS", default=20.0)
 JAM_HUB_REFRESH_SECONDS = env.float("JAM_HUB_REFRESH_SECONDS", default=30.0)

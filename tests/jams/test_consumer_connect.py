@@ -95,3 +95,34 @@ async def test_sockets_have_no_channel_of_their_own() -> None:
     assert set(layer.channels) <= {hub.channel}  # type: ignore[attr-defined]
     for comm in sockets:
         await comm.disconnect()
+
+
+async def test_connects_beyond_the_gate_are_refused_quickly_then_admitted(settings) -> None:
+    """Admission control: while the process's connect slots are taken, a
+    socket waits at most JAM_WS_CONNECT_WAIT_SECONDS and is refused with
+    "try again later"; once a slot is free the same member gets in."""
+    settings.JAM_WS_CONNECTS_IN_FLIGHT = 1
+    settings.JAM_WS_CONNECT_WAIT_SECONDS = 0.3
+    jam = await database_sync_to_async(jam_in_stage)(Stage.DISCUSSION)
+    alice = await database_sync_to_async(member)(jam)
+    gate = consumers.connect_gate()
+    assert await gate.enter()  # the only slot is busy (another connect in progress)
+    refused, connected, code = await connect(alice, jam.slug)
+    if connected:
+        # The handshake guard (jams/middleware.py) turns a close before
+        # accept into accept + close 4503, so clients see the code.
+        closed = await refused.receive_output()
+        assert closed["type"] == "websocket.close"  # nothing (no hello) before it
+        code = closed["code"]
+    assert code in (consumers.CLOSE_TRY_AGAIN, 4503)
+    assert gate.refused == 1
+    await refused.disconnect()
+    gate.leave()
+    comm, connected, _ = await connect(alice, jam.slug)
+    assert connected
+    hello = json.loads(await comm.receive_from())
+    assert hello["type"] == "hello"
+    await comm.disconnect()
+    # The admitted connect gave its slot back.
+    assert await gate.enter()
+    gate.leave()
