@@ -38,14 +38,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import io
 import json
 import multiprocessing as mp
 import os
 import platform
+import random
 import resource
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import uuid
@@ -125,11 +128,17 @@ class BenchServer(Server):
         app: str | None = None,
         ws: str | None = None,
         core: int | None = SERVER_CORE,
+        tree: Path | None = None,
     ) -> None:
+        if tree is not None:
+            # The baseline's code first on the path (the editable install's
+            # finder comes after sys.path, so it does not interfere).
+            env = {**(env or {}), "PYTHONPATH": str(tree)}
         super().__init__(deployment, kind=kind, name=name, env=env)
         self.app = app
         self.ws = ws
         self.core = core
+        self.tree = tree
 
     def command(self) -> list[str]:
         command = super().command()
@@ -137,6 +146,8 @@ class BenchServer(Server):
             command[-1] = self.app
         if self.kind == "uvicorn":
             command[-1:-1] = ["--ws", self.ws or "websockets"]
+            if self.tree is not None:
+                command[-1:-1] = ["--app-dir", str(self.tree)]
         else:
             # daphne -b/-p listens with Twisted's default backlog of 50: a
             # connect storm overflows it and clients wait for SYN retries.
@@ -157,8 +168,13 @@ def start_server(
     app: str | None = None,
     ws: str | None = None,
     core: int | None = SERVER_CORE,
+    tree: Path | None = None,
 ) -> BenchServer:
-    server = BenchServer(deployment, kind=kind, name=name, env=env, app=app, ws=ws, core=core)
+    if tree is not None and kind != "uvicorn":
+        raise ValueError("baseline servers run on uvicorn only (--app-dir)")
+    server = BenchServer(
+        deployment, kind=kind, name=name, env=env, app=app, ws=ws, core=core, tree=tree
+    )
     deployment.servers.append(server)
     server.start()
     if PROFILE_DIR is not None and server.process is not None:
@@ -188,6 +204,29 @@ def start_server(
 
 PROFILE_DIR: Path | None = None
 PROFILERS: list[subprocess.Popen[bytes]] = []
+# --baseline REV: that commit's code, exported with git archive, for
+# "before" rows run side by side with this checkout's ("after").
+BASELINE: tuple[str, Path] | None = None
+
+
+def variants() -> list[tuple[str, Path | None]]:
+    """(label prefix, code tree) pairs to run a suite's server with."""
+    if BASELINE is None:
+        return [("", None)]
+    return [(f"before ({BASELINE[0]}) ", BASELINE[1]), ("after ", None)]
+
+
+def baseline_export(rev: str, into: Path) -> Path:
+    """The files of commit ``rev``, without touching this checkout."""
+    into.mkdir(parents=True)
+    archive = subprocess.run(  # noqa: S603 - fixed command, our own repository
+        ["git", "-C", str(REPO), "archive", "--format=tar", rev],  # noqa: S607
+        capture_output=True,
+        check=True,
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into
 
 
 # --- Load generator processes ---------------------------------------------------------
@@ -202,6 +241,9 @@ class WorkerSpec:
     setup: str = "live"  # "live": subscribe + resume; "hello": stop at the snapshot
     concurrency: int = 200  # connects in flight (0: all at once, a storm)
     core: int | None = GEN_CORE
+    # Seconds during which a refused or failed connect is tried again after
+    # a full-jitter backoff (0.25 s doubling to 4 s), as jam.js does; 0: never.
+    retry: float = 0.0
 
 
 def _pin(core: int | None) -> None:
@@ -237,6 +279,8 @@ class Watchers:
         self.first = 0.0
         self.last = 0.0
         self.measuring = False
+        self.retries = 0
+        self.connected_at: list[float] = []
 
     def on_live(self, payload: bytes, now: float) -> None:
         i = payload.find(b"zq")
@@ -252,9 +296,27 @@ class Watchers:
         self.last = now
 
     async def open_one(self, sessionid: str) -> None:
+        """Connect one socket; with ``spec.retry``, again after a refusal,
+        with full-jitter backoff. Failures count each socket's last outcome."""
+        deadline = time.monotonic() + self.spec.retry
+        backoff = 0.25
+        while True:
+            failure = await self.attempt(sessionid)
+            if failure is None:
+                return
+            if time.monotonic() + backoff > deadline:
+                self.failures[failure] = self.failures.get(failure, 0) + 1
+                return
+            self.retries += 1
+            await asyncio.sleep(random.uniform(0, backoff))
+            backoff = min(4.0, backoff * 2)
+
+    async def attempt(self, sessionid: str) -> str | None:
+        """One connect: None when live, else what went wrong."""
         spec = self.spec
         inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         live = False
+        client: WSClient | None = None
 
         def on_text(payload: bytes, now: float) -> None:
             if live:
@@ -268,7 +330,13 @@ class Watchers:
 
         async def expect(kind: str) -> dict[str, Any]:
             while True:
-                message = await inbox.get()
+                getting = asyncio.ensure_future(inbox.get())
+                assert client is not None
+                await asyncio.wait([getting, client.closed], return_when=asyncio.FIRST_COMPLETED)
+                if not getting.done():
+                    getting.cancel()
+                    raise ConnectionRefusedError("closed before the hello")  # e.g. 4503
+                message = getting.result()
                 if message.get("type") == kind:
                     return message
                 if message.get("type") == "error":
@@ -280,7 +348,7 @@ class Watchers:
                     "127.0.0.1", spec.port, "/ws/", on_text=self.on_live, within=60
                 )
                 self.clients.append(client)
-                return
+                return None
             client = await WSClient.open(
                 "127.0.0.1",
                 spec.port,
@@ -301,12 +369,14 @@ class Watchers:
                     await expect("resumed")
             live = True
             self.clients.append(client)
+            self.connected_at.append(time.monotonic())
+            return None
         except HandshakeFailed as exc:
-            key = f"http_{exc.status}"
-            self.failures[key] = self.failures.get(key, 0) + 1
+            return f"http_{exc.status}"
         except Exception as exc:
-            key = type(exc).__name__
-            self.failures[key] = self.failures.get(key, 0) + 1
+            if client is not None:
+                client.abort()
+            return type(exc).__name__
 
 
 async def _watch(spec: WorkerSpec, commands: Any, results: Any, counter: Any) -> None:
@@ -322,11 +392,15 @@ async def _watch(spec: WorkerSpec, commands: Any, results: Any, counter: Any) ->
         await asyncio.gather(*(gated(s) for s in spec.sessions))
     else:
         await asyncio.gather(*(watchers.open_one(s) for s in spec.sessions))
+    accepted = sorted(t - started for t in watchers.connected_at)
     results.put(
         {
             "connected": len(watchers.clients),
             "failures": watchers.failures,
             "connect_seconds": time.monotonic() - started,
+            "retries": watchers.retries,
+            "accepted_5s": sum(1 for t in accepted if t <= 5.0),
+            "accepted_p50": accepted[len(accepted) // 2] if accepted else float("nan"),
         }
     )
 
@@ -517,13 +591,18 @@ class Generator:
         for process, *_ in self.watchers:
             process.start()
         seconds = 0.0
+        got_all = []
         for _, _, results, _ in self.watchers:
             got = results.get(timeout=timeout)
+            got_all.append(got)
             report["connected"] += got["connected"]
             seconds = max(seconds, got["connect_seconds"])
             for key, n in got["failures"].items():
                 report["failures"][key] = report["failures"].get(key, 0) + n
         report["connect_seconds"] = seconds
+        report["retries"] = sum(g.get("retries", 0) for g in got_all)
+        report["accepted_5s"] = sum(g.get("accepted_5s", 0) for g in got_all)
+        report["accepted_p50"] = max((g.get("accepted_p50", 0.0) for g in got_all), default=0.0)
         report["connect_wall"] = time.monotonic() - started
         return report
 
@@ -704,7 +783,14 @@ class Bench:
         return rows
 
     def run_connect(
-        self, label: str, server: BenchServer, *, n: int, concurrency: int, hold: float = 0
+        self,
+        label: str,
+        server: BenchServer,
+        *,
+        n: int,
+        concurrency: int,
+        hold: float = 0,
+        retry: float = 0.0,
     ) -> dict[str, Any]:
         """Connect ``n`` sockets (``concurrency`` in flight, 0 = all at once),
         to the snapshot only; report time, failures and memory."""
@@ -717,6 +803,7 @@ class Bench:
                 topic=self.topic,
                 setup="hello",
                 concurrency=concurrency // procs if concurrency else 0,
+                retry=retry,
             )
             for part in split(self.watcher_sessions(n), procs)
         ]
@@ -748,11 +835,16 @@ class Bench:
             "rss_mb": rss1 / 2**20,
             "server_cpu_s": cpu_seconds(pid) - cpu0,
             "still_open": still_open,
+            "retries": report["retries"],
+            "accepted_5s": report["accepted_5s"],
+            "accepted_p50": report["accepted_p50"],
             "load_before": load_before,
             "load_after": loadavg(),
         }
         print(
-            f"{label}: {row['connected']}/{n} connected in {row['seconds']:.2f} s, "
+            f"{label}: {row['connected']}/{n} connected in {row['seconds']:.2f} s "
+            f"({row['accepted_5s']} within 5 s, half by {row['accepted_p50']:.2f} s, "
+            f"{row['retries']} retries), "
             f"failures {row['failures'] or 'none'}, {row['mem_per_conn'] / 1024:.1f} KB/conn, "
             f"RSS {row['rss_mb']:.0f} MB, still open after {hold:.0f} s: {still_open}, "
             f"load {row['load_before']} -> {row['load_after']}",
@@ -804,6 +896,28 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def posting_table(rows: list[dict[str, Any]]) -> str:
+    """Acknowledgement figures of the posting rows: offered vs acknowledged."""
+    lines = [
+        "| run | offered posts/s x watchers | acked/posted | acked/s | ack p50 ms | ack p95 ms "
+        "| ack p99 ms | delivered/expected | deliver p99 ms | server CPU | errors "
+        "| load before -> after |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if "posting" not in r["label"] or "post_rate" not in r:
+            continue
+        cpu = "+".join(f"{c * 100:.0f}%" for c in r["server_cpu"])
+        lines.append(
+            f"| {r['label']} | {r['post_rate']:.0f} x {r['connected']} | {r['acked']}/{r['posts']} "
+            f"| {r['acked'] / max(1e-9, r['post_seconds']):.0f} | {r['ack_p50'] * 1e3:.1f} "
+            f"| {r['ack_p95'] * 1e3:.1f} | {r['ack_p99'] * 1e3:.1f} "
+            f"| {r['delivered']}/{r['expected']} | {r['p99'] * 1e3:.1f} | {cpu} "
+            f"| {r['post_errors'] or '-'} | {r['load_before']} -> {r['load_after']} |"
+        )
+    return "\n".join(lines)
+
+
 # --- Suites -----------------------------------------------------------------------------
 
 
@@ -837,12 +951,23 @@ def suite_matrix(bench: Bench) -> None:
 def suite_connect(bench: Bench) -> None:
     """Connects one at a time: the server's CPU and the wall time per connect."""
     layer = "redis-pubsub" if bench.deployment.redis else "memory"
-    for kind in bench.args.servers.split(","):
+    runs = [
+        (prefix, tree, kind)
+        for kind in bench.args.servers.split(",")
+        for prefix, tree in (variants() if kind == "uvicorn" else [("", None)])
+    ]
+    for prefix, tree, kind in runs:
         server = start_server(
-            bench.deployment, kind, f"connect-{kind}", env={"CHANNEL_LAYER": layer}
+            bench.deployment,
+            kind,
+            f"connect-{kind}{'-base' if tree else ''}",
+            env={"CHANNEL_LAYER": layer},
+            tree=tree,
         )
         try:
-            row = bench.run_connect(f"one at a time {kind} {layer}", server, n=200, concurrency=1)
+            row = bench.run_connect(
+                f"{prefix}one at a time {kind} {layer}", server, n=200, concurrency=1
+            )
             print(
                 f"  {row['server_cpu_s'] / 200 * 1e3:.1f} ms server CPU and "
                 f"{row['seconds'] / 200 * 1e3:.1f} ms wall per connect",
@@ -855,20 +980,41 @@ def suite_connect(bench: Bench) -> None:
 def suite_storm(bench: Bench) -> None:
     args = bench.args
     layer = "redis-pubsub" if bench.deployment.redis else "memory"
-    configs = [("uvicorn", layer, None), ("daphne", layer, None)]
+    configs: list[tuple[str, str, str | None, str, Path | None]] = [
+        ("uvicorn", layer, None, prefix, tree) for prefix, tree in variants()
+    ]
+    configs += [
+        (kind, layer, None, "", None) for kind in args.servers.split(",") if kind != "uvicorn"
+    ]
     if bench.deployment.redis and args.storm_pool_check:
         # What the pool cap of redis-py (100) does to a storm, for the record.
-        configs.insert(0, ("uvicorn", "redis", "100"))
-    for kind, lay, pool in configs:
+        configs.insert(0, ("uvicorn", "redis", "100", "", None))
+    for kind, lay, pool, prefix, tree in configs:
         env = {"CHANNEL_LAYER": lay}
         if pool:
             env["REDIS_MAX_CONNECTIONS"] = pool
         server = start_server(
-            bench.deployment, kind, f"storm-{kind}-{lay}-{pool or 'sized'}", env=env
+            bench.deployment,
+            kind,
+            f"storm-{kind}-{lay}-{pool or 'sized'}{'-base' if tree else ''}",
+            env=env,
+            tree=tree,
         )
         try:
             pool_note = f" pool {pool}" if pool else ""
-            bench.run_connect(f"storm {kind} {lay}{pool_note}", server, n=args.storm, concurrency=0)
+            bench.run_connect(
+                f"{prefix}storm {kind} {lay}{pool_note}", server, n=args.storm, concurrency=0
+            )
+            if args.storm_retry:
+                server.stop()
+                server.start()
+                bench.run_connect(
+                    f"{prefix}storm {kind} {lay}{pool_note} with retries",
+                    server,
+                    n=args.storm,
+                    concurrency=0,
+                    retry=args.storm_retry,
+                )
         finally:
             server.stop()
 
@@ -876,11 +1022,26 @@ def suite_storm(bench: Bench) -> None:
 def suite_hold(bench: Bench) -> None:
     args = bench.args
     layer = "redis-pubsub" if bench.deployment.redis else "memory"
-    for kind in args.hold_servers.split(","):
-        server = start_server(bench.deployment, kind, f"hold-{kind}", env={"CHANNEL_LAYER": layer})
+    runs = [
+        (prefix, tree, kind)
+        for kind in args.hold_servers.split(",")
+        for prefix, tree in (variants() if kind == "uvicorn" else [("", None)])
+    ]
+    for prefix, tree, kind in runs:
+        server = start_server(
+            bench.deployment,
+            kind,
+            f"hold-{kind}{'-base' if tree else ''}",
+            env={"CHANNEL_LAYER": layer},
+            tree=tree,
+        )
         try:
             bench.run_connect(
-                f"hold {kind} {layer}", server, n=args.hold, concurrency=500, hold=args.hold_seconds
+                f"{prefix}hold {kind} {layer}",
+                server,
+                n=args.hold,
+                concurrency=args.hold_concurrency,
+                hold=args.hold_seconds,
             )
         finally:
             server.stop()
@@ -925,19 +1086,27 @@ def suite_two(bench: Bench) -> None:
 def suite_posting(bench: Bench) -> None:
     args = bench.args
     layer = "redis-pubsub" if bench.deployment.redis else "memory"
-    server = start_server(bench.deployment, "uvicorn", "posting", env={"CHANNEL_LAYER": layer})
-    try:
-        rate = float(args.posting_rate)
-        bench.run_fanout(
-            f"posting uvicorn {layer}",
-            [server],
-            mode="jam",
-            watchers=args.posting_watchers,
-            rates=[rate],
-            posters=int(rate // 4) + 1,
-        )
-    finally:
-        server.stop()
+    rates = [float(r) for r in str(args.posting_rate).split(",")]
+    for prefix, tree in variants():
+        for watchers in [int(w) for w in str(args.posting_watchers).split(",")]:
+            server = start_server(
+                bench.deployment,
+                "uvicorn",
+                f"posting{'-base' if tree else ''}-{watchers}",
+                env={"CHANNEL_LAYER": layer},
+                tree=tree,
+            )
+            try:
+                bench.run_fanout(
+                    f"{prefix}posting uvicorn {layer}",
+                    [server],
+                    mode="jam",
+                    watchers=watchers,
+                    rates=rates,
+                    posters=int(max(rates) // 4) + 1,
+                )
+            finally:
+                server.stop()
 
 
 SUITES = {
@@ -994,12 +1163,25 @@ def main() -> None:
         action="store_true",
         help="also storm with the pool capped at redis-py's default of 100",
     )
+    parser.add_argument(
+        "--storm-retry",
+        type=float,
+        default=0.0,
+        help="also storm with clients that retry refused connects for this many seconds",
+    )
     parser.add_argument("--hold", type=int, default=10000)
     parser.add_argument("--hold-seconds", type=float, default=10.0)
     parser.add_argument("--hold-servers", default="uvicorn")
     parser.add_argument("--two-rate", type=float, default=60)
-    parser.add_argument("--posting-rate", type=float, default=200)
-    parser.add_argument("--posting-watchers", type=int, default=100)
+    parser.add_argument("--posting-rate", default="200", help="posts per second, comma-separated")
+    parser.add_argument("--posting-watchers", default="100", help="comma-separated")
+    parser.add_argument("--hold-concurrency", type=int, default=500, help="connects in flight")
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also run connect, storm, hold and posting on uvicorn with commit REV's code "
+        "(git archive), side by side, labelled before/after",
+    )
     parser.add_argument("--logs", type=Path, default=Path(tempfile.gettempdir()) / "jam-bench-logs")
     parser.add_argument("--py-spy", type=Path, help="profile each server with py-spy into this dir")
     parser.add_argument("--json", type=Path, help="write all rows as JSON here")
@@ -1015,8 +1197,9 @@ def main() -> None:
     if "hold" in suites:
         need = max(need, args.hold)
     if "posting" in suites:
-        need = max(need, args.posting_watchers)
-    need += int(max(args.posting_rate, 200) // 4) + 2  # posters come from the end
+        need = max(need, *(int(w) for w in str(args.posting_watchers).split(",")))
+    top_rate = max(float(r) for r in str(args.posting_rate).split(","))
+    need += int(max(top_rate, 200) // 4) + 2  # posters come from the end
 
     print(machine_facts(), flush=True)
     print(
@@ -1025,6 +1208,10 @@ def main() -> None:
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="jam-bench-") as tmp:
+        global BASELINE
+        if args.baseline:
+            BASELINE = (args.baseline, baseline_export(args.baseline, Path(tmp) / "baseline"))
+            print(f"baseline: {args.baseline} exported to {BASELINE[1]}", flush=True)
         deployment = Deployment.create(Path(tmp), password=PASSWORD)
         try:
             t0 = time.monotonic()
@@ -1049,6 +1236,8 @@ def main() -> None:
                 print(f"\n== {name} (load {loadavg()})", flush=True)
                 SUITES[name](bench)
             print("\n" + table(bench.rows))
+            if any("posting" in r["label"] for r in bench.rows):
+                print("\n" + posting_table(bench.rows))
             if args.json:
                 args.json.write_text(json.dumps(bench.rows, indent=1, default=str))
         finally:
