@@ -12,7 +12,7 @@ permissions) is worked out once per page, and each post is one
 ``[data-replies]`` and ``[data-react]``). Values are escaped with the standard
 library's ``html.escape``, which is what ``django.utils.html.escape`` calls
 (without its lazy-string wrapper). It reads only what
-``ideas.selectors.thread_for_idea`` loaded (``THREAD_FIELDS``); no queries.
+``ideas.selectors.thread_for_idea`` loaded (``ThreadPost``); no queries.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def _page(context: template.Context) -> _Page:
 
 def _post(node: PostNode, page: _Page, out: list[str]) -> None:
     post, pk, t = node.post, node.post.pk, page.labels
-    author = escape(post.author.display_name) if post.author is not None else t["deleted"]
+    author = escape(post.author_name) if post.author_name is not None else t["deleted"]
     created = post.created_at
     out.append(
         f'<article class="post{" hidden-post" if post.hidden_at else ""}" id="post-{pk}" '
