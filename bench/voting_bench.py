@@ -19,7 +19,9 @@ Run from the repository root (it creates and drops its own test database,
    forked processes, each thread with its own connection), then changed by
    the same voters; accepted entries per second, wall clock from a common
    start, with the load average before and after each run. It prints the
-   round trips of one vote first. ``--votes-only`` skips the rankings. Set
+   round trips of one vote and the CPU per vote (this process and its
+   PostgreSQL backend, read from /proc) first. ``--votes-only`` skips the
+   rankings. Set
    REDIS_URL to broadcast the turnout events through Redis as in production.
 
 Before/after comparisons run this script against two checkouts in one shell
@@ -222,6 +224,37 @@ def statements_per_vote(ideas: list[int]) -> tuple[int, int]:
     return counts[0], counts[1]
 
 
+def backend_cpu_seconds() -> float | None:
+    """CPU used so far by this connection's PostgreSQL backend (same machine only)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_vote(ideas: list[int], votes: int) -> str:
+    """CPU time per vote, one voter after another on one connection: this
+    Python process (every thread: the broadcast too) and its PostgreSQL
+    backend. Less sensitive to other jobs than wall-clock rates."""
+    voting_round, users = vote_setup(ideas, "cpu", votes)
+    rng = np.random.default_rng(7)
+    ballots = [{int(i): 1 for i in rng.choice(ideas, size=10, replace=False)} for _ in users]
+    parts = []
+    for label, order in (("first", ballots), ("changed", ballots[::-1])):
+        python, backend = time.process_time(), backend_cpu_seconds()
+        for user, ballot in zip(users, order, strict=True):
+            services.vote_cast(actor=user, round=voting_round, choices=ballot)
+        python = (time.process_time() - python) / votes * 1e3
+        after = backend_cpu_seconds()
+        db = f"{(after - backend) / votes * 1e3:.2f}" if backend is not None and after else "?"
+        parts.append(f"{label}: Python {python:.2f} ms + PostgreSQL {db} ms")
+    return "; ".join(parts)
+
+
 def bench_votes(
     ideas: list[int], processes: int, threads: int, votes_per_worker: int
 ) -> tuple[float, float]:
@@ -349,6 +382,8 @@ def main() -> None:
             bench_rankings(rounds, args.repeats)
         first, changed = statements_per_vote(ideas)
         print(f"vote_cast: {first} round trips per first vote, {changed} per changed vote")
+        cpu = cpu_per_vote(ideas, args.votes_per_worker)
+        print(f"CPU per vote ({args.votes_per_worker} voters, one after another): {cpu}")
         print("vote_cast, budget ballots of 10 entries, entries/s accepted:")
         print(f"  channel layer: {settings.CHANNEL_LAYERS['default']['BACKEND']}")
         for spec in args.workers.split(","):
