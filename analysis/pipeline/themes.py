@@ -1,30 +1,52 @@
 """Themes: cluster short posts into groups with a readable label.
 
-TF-IDF over content words and bigrams (stop words of each post's own
-language removed, accents folded), LSA to a few dozen dimensions,
-unit-length rows, k-means (spherical in effect). The model is fitted on a
-sample and every post is then assigned in chunks, so the cost grows
-linearly with the number of posts. The number of themes is the candidate k
-whose clustering is most stable across resampled fits, unless given.
+Each post is a bag of content words and bigrams (stop words of its own
+language removed, accents folded), counted once. Its vector for clustering
+has three unit-length parts: what its words mean (the sum of static word
+vectors that ship inside the ``wordllama`` package, 256 dimensions, looked
+up, never downloaded), which words it uses (TF-IDF with logarithmic term
+frequency reduced by LSA, weighted ``LSA_WEIGHT``), and its language for
+posts not in English (``LANGUAGE_WEIGHT``). Rows are scaled to unit length
+and grouped by k-means (spherical in effect). The label is the most
+distinctive TF-IDF terms of each theme. Vocabulary, LSA and k-means are
+fitted on a sample and every post is then assigned in chunks, so the cost
+grows linearly with the number of posts. The number of themes is the
+candidate k whose clustering is most stable across resampled fits, unless
+given.
 """
 
+import functools
+import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
+from safetensors import safe_open
 from scipy import sparse
 from sklearn.cluster import KMeans
 from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import normalize
+from tokenizers import Tokenizer
 
-from analysis.pipeline.text import LANGUAGE_MARKER, content_terms
+from analysis.pipeline.text import LANGUAGE_MARKER, LANGUAGES, content_terms
 
 UNASSIGNED = -1
 _CHUNK = 20_000
 _STABILITY_SAMPLE = 4_000
 _STABILITY_RUNS = 3
+_EMBEDDINGS_PACKAGE = "wordllama"
+_EMBEDDINGS_FILE = "weights/l2_supercat_256.safetensors"
+_TOKENIZER_FILE = "tokenizers/l2_supercat_tokenizer_config.json"
+_OTHER_LANGUAGES = tuple(language for language in LANGUAGES if language != "en")
+DIMENSIONS = 256
+"""Leading dimensions of the word vectors kept (the model was trained to allow 64, 128, 256)."""
+LANGUAGE_WEIGHT = 1.0
+"""Length of the language part of a post's vector, its meaning part being 1."""
+LSA_WEIGHT = 0.5
+"""Length of the LSA (TF-IDF) part of a post's vector, its meaning part being 1."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +61,7 @@ class Theme:
 @dataclass(frozen=True, slots=True)
 class ThemeResult:
     assignments: np.ndarray = field(repr=False)
-    """Theme id per input text; ``UNASSIGNED`` (-1) for texts with no content words."""
+    """Theme id per input text; ``UNASSIGNED`` (-1) for texts with no known content words."""
     themes: tuple[Theme, ...]
     k: int
     k_scores: dict[int, float]
@@ -48,9 +70,76 @@ class ThemeResult:
 
 @dataclass(frozen=True, slots=True)
 class _Model:
-    vectorizer: TfidfVectorizer
-    svd: TruncatedSVD
+    counter: CountVectorizer
+    tfidf: TfidfTransformer
+    svd: TruncatedSVD | None
+    embedding: "_TermEmbedding"
     kmeans: KMeans
+
+
+@functools.cache
+def _static_word_embeddings() -> tuple[Tokenizer, np.ndarray]:
+    """The tokenizer and token vectors that ship inside the ``wordllama`` wheel.
+
+    Only its data files are read (``import wordllama`` would configure logging and
+    may try to download a tokenizer); loaded once per process, about 30 MB.
+    """
+    spec = importlib.util.find_spec(_EMBEDDINGS_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"the {_EMBEDDINGS_PACKAGE} package is required for themes")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    tokenizer = Tokenizer.from_file(str(root / _TOKENIZER_FILE))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    with safe_open(str(root / _EMBEDDINGS_FILE), framework="np") as handle:
+        table = handle.get_tensor("embedding.weight")
+    return tokenizer, np.ascontiguousarray(table[:, :DIMENSIONS], dtype=np.float32)
+
+
+def word_vectors(words: Sequence[str]) -> np.ndarray:
+    """One row per word: the sum of the static vectors of its sub-word tokens."""
+    tokenizer, table = _static_word_embeddings()
+    vectors = np.zeros((len(words), table.shape[1]), dtype=np.float32)
+    for row, encoding in enumerate(tokenizer.encode_batch(list(words), add_special_tokens=False)):
+        if encoding.ids:
+            vectors[row] = table[encoding.ids].sum(axis=0)
+    return vectors
+
+
+@dataclass(frozen=True, slots=True)
+class _TermEmbedding:
+    """Maps a post's term counts to a unit vector: its words' meaning, then its language."""
+
+    words: np.ndarray
+    """Term x dimension: a word's vector on its row; bigrams and markers are zero."""
+    languages: sparse.csr_matrix
+    """Term x language (de, es, fr): 1 on a language marker's row."""
+
+    @classmethod
+    def for_terms(cls, terms: Sequence[str]) -> "_TermEmbedding":
+        unigrams = [i for i, term in enumerate(terms) if " " not in term and ":" not in term]
+        dense = np.zeros((len(terms), _static_word_embeddings()[1].shape[1]), dtype=np.float32)
+        dense[unigrams] = word_vectors([terms[i] for i in unigrams])
+        markers = [
+            (i, _OTHER_LANGUAGES.index(term.removeprefix(LANGUAGE_MARKER)))
+            for i, term in enumerate(terms)
+            if term.removeprefix(LANGUAGE_MARKER) in _OTHER_LANGUAGES
+        ]
+        languages = sparse.csr_matrix(
+            (np.ones(len(markers)), ([i for i, _ in markers], [j for _, j in markers])),
+            shape=(len(terms), len(_OTHER_LANGUAGES)),
+            dtype=np.float32,
+        )
+        return cls(dense, languages)
+
+    def vectors(
+        self, counts: sparse.csr_matrix, tfidf: sparse.csr_matrix, svd: TruncatedSVD | None
+    ) -> np.ndarray:
+        parts = [normalize(np.asarray(counts @ self.words))]
+        if svd is not None:
+            parts.append(LSA_WEIGHT * normalize(svd.transform(tfidf)))
+        parts.append(LANGUAGE_WEIGHT * ((counts @ self.languages).toarray() > 0))
+        return normalize(np.hstack(parts).astype(np.float32))
 
 
 def find_themes(
@@ -68,35 +157,38 @@ def find_themes(
     """Cluster ``texts`` into themes; the same input and arguments give the same result."""
     rng = np.random.default_rng(random_state)
     sample = _sample_indices(len(texts), sample_size, rng)
-    vectorizer = TfidfVectorizer(
+    counter = CountVectorizer(
         analyzer=content_terms,
-        sublinear_tf=True,
         min_df=2 if len(sample) >= 50 else 1,
         max_df=0.5 if len(sample) >= 50 else 1.0,
         max_features=max_features,
         dtype=np.float32,
     )
     try:
-        sample_tfidf = vectorizer.fit_transform([texts[i] for i in sample])
+        sample_counts = counter.fit_transform([texts[i] for i in sample])
     except ValueError:  # no content words anywhere
         return ThemeResult(np.full(len(texts), UNASSIGNED), (), 0, {})
-    sample_vectors, svd = _fit_lsa(sample_tfidf, n_components, random_state)
-    sample_vectors = sample_vectors[sample_tfidf.getnnz(axis=1) > 0]
+    tfidf = TfidfTransformer(sublinear_tf=True).fit(sample_counts)
+    sample_tfidf = tfidf.transform(sample_counts)
+    svd = _fit_lsa(sample_tfidf, n_components, random_state) if LSA_WEIGHT > 0 else None
+    embedding = _TermEmbedding.for_terms(list(counter.get_feature_names_out()))
+    sample_vectors = embedding.vectors(sample_counts, sample_tfidf, svd)
+    sample_vectors = sample_vectors[np.linalg.norm(sample_vectors, axis=1) > 0]
     if len(sample_vectors) == 0:
         return ThemeResult(np.full(len(texts), UNASSIGNED), (), 0, {})
     k_scores: dict[int, float] = {}
     if k is None:
         k_scores = _stability_by_k(sample_vectors, k_range, rng, random_state)
         k = max(k_scores, key=lambda candidate: (k_scores[candidate], -candidate))
-    k = max(1, min(k, len(np.unique(sample_vectors.round(6), axis=0))))
+    k = max(1, min(k, len(np.unique(sample_vectors.round(5), axis=0))))
     kmeans = KMeans(n_clusters=k, n_init=5, random_state=random_state).fit(sample_vectors)
-    model = _Model(vectorizer, svd, kmeans)
+    model = _Model(counter, tfidf, svd, embedding, kmeans)
     assignments, similarity, term_sums = _assign_all(texts, model)
     themes = _describe_themes(
         assignments,
         similarity,
         term_sums,
-        vectorizer.get_feature_names_out(),
+        counter.get_feature_names_out(),
         n_label_terms=n_label_terms,
         n_representatives=n_representatives,
     )
@@ -109,12 +201,11 @@ def _sample_indices(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
     return np.sort(rng.choice(n, size=size, replace=False))
 
 
-def _fit_lsa(
-    tfidf: sparse.csr_matrix, n_components: int, random_state: int
-) -> tuple[np.ndarray, TruncatedSVD]:
-    components = max(1, min(n_components, tfidf.shape[1] - 1, tfidf.shape[0] - 1))
-    svd = TruncatedSVD(n_components=components, random_state=random_state)
-    return normalize(svd.fit_transform(tfidf)), svd
+def _fit_lsa(tfidf: sparse.csr_matrix, n_components: int, random_state: int) -> TruncatedSVD | None:
+    components = min(n_components, tfidf.shape[1] - 1, tfidf.shape[0] - 1)
+    if components < 1:
+        return None
+    return TruncatedSVD(n_components=components, random_state=random_state).fit(tfidf)
 
 
 def _stability_by_k(
@@ -148,15 +239,16 @@ def _stability_by_k(
 def _assign_all(texts: Sequence[str], model: _Model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Theme, cosine to its centre, and per-theme TF-IDF sums, chunk by chunk."""
     centres = normalize(model.kmeans.cluster_centers_)
-    n_themes, n_terms = centres.shape[0], len(model.vectorizer.vocabulary_)
+    n_themes, n_terms = centres.shape[0], len(model.counter.vocabulary_)
     assignments = np.full(len(texts), UNASSIGNED, dtype=np.int64)
     similarity = np.zeros(len(texts), dtype=np.float32)
     term_sums = np.zeros((n_themes, n_terms), dtype=np.float64)
     for start in range(0, len(texts), _CHUNK):
         chunk = list(texts[start : start + _CHUNK])
-        tfidf = model.vectorizer.transform(chunk)
-        has_terms = tfidf.getnnz(axis=1) > 0
-        vectors = normalize(model.svd.transform(tfidf))
+        counts = model.counter.transform(chunk)
+        tfidf = model.tfidf.transform(counts)
+        vectors = model.embedding.vectors(counts, tfidf, model.svd)
+        has_terms = np.linalg.norm(vectors, axis=1) > 0
         cosine = vectors @ centres.T
         chosen = np.where(has_terms, cosine.argmax(axis=1), UNASSIGNED)
         assignments[start : start + len(chunk)] = chosen
