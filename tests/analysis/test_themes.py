@@ -20,8 +20,8 @@ def test_themes_recover_conversations_better_than_plain_tfidf(polis_comment_mix)
     plain = KMeans(n_clusters=n_sources, n_init=10, random_state=0).fit_predict(
         TfidfVectorizer(stop_words="english").fit_transform(texts)
     )
-    # Measured 0.479 (plain TF-IDF + k-means: lower); threshold leaves a margin.
-    assert ours > 0.4
+    # Measured 0.588 (0.481 with LSA alone; plain TF-IDF + k-means: lower).
+    assert ours > 0.5
     assert ours > normalized_mutual_info_score(sources, plain)
 
 
