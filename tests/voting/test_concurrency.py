@@ -132,6 +132,12 @@ def test_votes_racing_the_close_are_counted_before_it_or_refused() -> None:
                 services.vote_cast(actor=voter, round=voting_round, choices={idea: 1})
             except PhaseClosed:
                 return "refused"
+            finally:
+                # Hand the connection back after each vote, as a request does:
+                # with the connection pool (DATABASE_POOL_MAX, default 10) the
+                # organizer's thread would otherwise wait for one of the 20
+                # voters' connections until its pool timeout, and never close.
+                connections["default"].close()
             last_counted[voter.pk] = idea
         return "never closed"
 
