@@ -59,26 +59,48 @@ def round_in_jam(*, jam: Jam, round_id: int) -> VotingRound:
 
 
 def vote_context(*, jam_id: int, voter: User) -> JamContext:
-    """What the vote check needs, in one query: the jam's phases with the jam
-    itself, annotated with the voter's role (a jam without phases costs a
-    second query). The caller decides with ``jams.rules.jam_require``."""
+    """What the vote check needs, in one query: the jam's phases, its
+    visibility and publication time, and the voter's role (a jam without
+    phases costs a second query). The caller decides with
+    ``jams.rules.jam_require``.
+
+    It runs twice per vote, so it reads columns, not model instances: the
+    context's ``jam`` carries only what the check reads (id, visibility,
+    ``results_published_at``), and is not for anything else.
+    """
 
     def role(jam: str) -> Subquery:
         return Subquery(
             Membership.objects.filter(jam_id=OuterRef(jam), user=voter).values("role")[:1]
         )
 
-    annotated = list(
+    rows = list(
         Phase.objects.filter(jam_id=jam_id)
-        .select_related("jam")
         .annotate(voter_role=role("jam_id"))
+        .values_list(
+            "jam__visibility",
+            "jam__results_published_at",
+            "voter_role",
+            "id",
+            "kind",
+            "starts_at",
+            "ends_at",
+        )
     )
-    if annotated:
-        jam, voter_role = annotated[0].jam, annotated[0].voter_role
+    if rows:
+        visibility, published_at, voter_role = rows[0][:3]
     else:
-        jam = Jam.objects.annotate(voter_role=role("pk")).get(pk=jam_id)
-        voter_role = jam.voter_role
-    phases: list[Phase] = list(annotated)
+        visibility, published_at, voter_role = (
+            Jam.objects.filter(pk=jam_id)
+            .annotate(voter_role=role("pk"))
+            .values_list("visibility", "results_published_at", "voter_role")
+            .get()
+        )
+    jam = Jam(id=jam_id, visibility=visibility, results_published_at=published_at)
+    phases = [
+        Phase(id=phase_id, jam_id=jam_id, kind=kind, starts_at=starts_at, ends_at=ends_at)
+        for *_jam, phase_id, kind, starts_at, ends_at in rows
+    ]
     return JamContext(jam=jam, user=voter, role=voter_role, phases=phases)
 
 
