@@ -24,6 +24,12 @@ snapshot) gets the same treatment: servers turn a close before accept into
 HTTP 403, which hides the code, so the guard accepts first and closes with
 4503.
 
+While PostgreSQL is down each session load waits for the connection
+pool's timeout on Channels' one thread-sensitive worker thread, so
+handshakes queue behind each other; one whose consumer has not started
+within SETUP_SECONDS (3 s, under daphne's 5 s handshake timeout, past which
+daphne drops the connection without a code) is refused with 4503 too.
+
 The socket is accepted only after the origin check (the guard is inside
 ``AllowedHostsOriginValidator``) and nothing is sent on it but the close.
 Errors after the socket is accepted are the consumer's business (it answers
@@ -32,6 +38,8 @@ a message with the retryable ``unavailable`` error) and pass through.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import zoneinfo
 from collections.abc import Awaitable, Callable
@@ -72,6 +80,9 @@ CLOSE_TRY_AGAIN = 4503
 # RFC 6455's "Try Again Later", which daphne cannot send (see above): what
 # the consumer closes a socket with when the database is down during connect.
 RFC_TRY_AGAIN = 1013
+# How long the session and user may take to load before the handshake is
+# refused with 4503: well under daphne's handshake timeout (5 s).
+SETUP_SECONDS = 3.0
 DATABASE_DOWN: tuple[type[BaseException], ...] = (
     OperationalError,
     InterfaceError,
@@ -88,21 +99,33 @@ type ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 class DatabaseOutageGuard:
     """Refuse a WebSocket handshake with close code 4503 when the database
-    cannot be reached while the handshake is set up (see the module doc)."""
+    cannot be reached while the handshake is set up (see the module doc).
 
-    def __init__(self, inner: ASGIApp) -> None:
+    ``setup_seconds`` bounds the part before the consumer starts (the
+    session and user loads): while PostgreSQL is down each load waits for
+    the pool's timeout on Channels' one thread-sensitive worker thread, so
+    handshakes queue behind each other and behind the hub's heartbeat, and
+    past daphne's own handshake timeout (5 s) daphne drops the connection
+    without a word. A handshake whose consumer has not started within
+    ``setup_seconds`` is refused with 4503 as well (nothing of the consumer
+    exists yet, so cancelling the loads leaves nothing behind)."""
+
+    def __init__(self, inner: ASGIApp, *, setup_seconds: float = SETUP_SECONDS) -> None:
         self.inner = inner
+        self.setup_seconds = setup_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("type") != "websocket":
             await self.inner(scope, receive, send)
             return
         state = {"connect_received": False, "accepted": False, "closed": False}
+        reached = asyncio.Event()  # the consumer started (or the app answered)
 
         async def guarded_receive() -> Message:
             message: Message = await receive()
             if message.get("type") == "websocket.connect":
                 state["connect_received"] = True
+                reached.set()
             return message
 
         async def guarded_send(message: Message) -> None:
@@ -120,20 +143,11 @@ class DatabaseOutageGuard:
                 state["accepted"] = True
             elif kind == "websocket.close":
                 state["closed"] = True
+            reached.set()
             await send(message)
 
-        try:
-            await self.inner(scope, guarded_receive, guarded_send)
-        except DATABASE_DOWN as exc:
-            if state["accepted"]:
-                raise  # the socket was open: not a handshake failure
-            first_line = next(iter(str(exc).strip().splitlines()), "")
-            logger.warning(
-                "socket refused (close %s), the database is unavailable: %s: %s",
-                CLOSE_TRY_AGAIN,
-                type(exc).__name__,
-                first_line,
-            )
+        async def refuse(reason: str, *args: object) -> None:
+            logger.warning("socket refused (close %s), " + reason, CLOSE_TRY_AGAIN, *args)
             if state["closed"]:
                 return
             if not state["connect_received"]:
@@ -144,3 +158,30 @@ class DatabaseOutageGuard:
                     return
             await send({"type": "websocket.accept"})
             await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN})
+
+        app = asyncio.ensure_future(self.inner(scope, guarded_receive, guarded_send))
+        waiter = asyncio.ensure_future(reached.wait())
+        try:
+            await asyncio.wait(
+                {app, waiter}, timeout=self.setup_seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+            if not app.done() and not reached.is_set():
+                app.cancel()
+                with contextlib.suppress(asyncio.CancelledError, *DATABASE_DOWN):
+                    await app
+                await refuse(
+                    "the session was not loaded within %s s (is the database down?)",
+                    self.setup_seconds,
+                )
+                return
+            try:
+                await app
+            except DATABASE_DOWN as exc:
+                if state["accepted"]:
+                    raise  # the socket was open: not a handshake failure
+                first_line = next(iter(str(exc).strip().splitlines()), "")
+                await refuse("the database is unavailable: %s: %s", type(exc).__name__, first_line)
+        finally:
+            waiter.cancel()
+            if not app.done():
+                app.cancel()  # the server cancelled us: the application goes too

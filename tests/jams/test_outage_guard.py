@@ -5,6 +5,7 @@ PostgreSQL is tests/e2e/test_faults.py."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -98,3 +99,39 @@ async def test_a_database_error_after_accept_is_not_a_handshake_failure() -> Non
     assert await comm.connect() == (True, None)
     with pytest.raises(OperationalError):
         await comm.receive_output()
+
+
+async def test_a_session_load_that_hangs_is_refused_in_time_and_cancelled() -> None:
+    """The database does not answer (each load waits for the pool's timeout,
+    queued behind others): refused with 4503 before daphne's own handshake
+    timeout would drop the connection, and the hanging load is cancelled."""
+    cancelled = asyncio.Event()
+
+    async def hanging(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        try:
+            await asyncio.sleep(60)  # a session load waiting for a connection
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    comm = WebsocketCommunicator(DatabaseOutageGuard(hanging, setup_seconds=0.2), "/ws/x/")
+    connected, _ = await comm.connect(timeout=5)
+    assert connected
+    assert await comm.receive_output() == {"type": "websocket.close", "code": 4503}
+    assert cancelled.is_set()
+
+
+async def test_a_slow_consumer_is_not_cut_off_by_the_setup_deadline() -> None:
+    """Once the consumer has started (it took websocket.connect), the guard
+    leaves its pace alone."""
+
+    async def slow_consumer(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert (await receive())["type"] == "websocket.connect"
+        await asyncio.sleep(0.5)  # its own snapshot, longer than the deadline
+        await send({"type": "websocket.accept"})
+        await receive()
+
+    comm = WebsocketCommunicator(DatabaseOutageGuard(slow_consumer, setup_seconds=0.1), "/ws/x/")
+    assert await comm.connect(timeout=5) == (True, None)
+    assert await comm.receive_nothing(timeout=0.3)
+    await comm.disconnect()
