@@ -390,7 +390,7 @@ class JamConsumer(AsyncWebsocketConsumer):
     async def on_post(self, message: PostMessage) -> None:
         # Posts of all sockets share transactions when they queue behind a
         # commit (jams/groupcommit.py): one WAL flush for many posts.
-        ack = await group_commit_for_loop().run(
+        ack = await group_commit_for_loop(self.jam_id).run(
             functools.partial(
                 live.post_submit, jam_id=self.jam_id, user_id=self.user_id, message=message
             )

@@ -21,8 +21,8 @@ row before the jam row belong here: new ideas (inserts) and replies (their
 idea's counter is updated after the seq; ideas/services.py). Reactions lock
 the post row first and run alone, as before.
 
-One batch runs at a time per process (the jam row lock would serialize them
-anyway); each socket still waits for its own result before it reads its
+One batch runs at a time per process and jam (the jam row lock would
+serialize them anyway); each socket still waits for its own result before it reads its
 next message.
 """
 
@@ -117,15 +117,20 @@ class GroupCommit:
             self.queue = []
 
 
-_group_commits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommit] = (
+_group_commits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, GroupCommit]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def group_commit_for_loop() -> GroupCommit:
-    """The group commit of the running event loop (one per server process)."""
+def group_commit_for_loop(jam_id: int) -> GroupCommit:
+    """The group commit of a jam in the running event loop (one per server
+    process and jam). Per jam, so that a batch locks one jam row: batches of
+    two processes that each held several jams' rows could deadlock."""
     loop = asyncio.get_running_loop()
-    group = _group_commits.get(loop)
+    jams = _group_commits.get(loop)
+    if jams is None:
+        jams = _group_commits[loop] = {}
+    group = jams.get(jam_id)
     if group is None:
-        group = _group_commits[loop] = GroupCommit()
+        group = jams[jam_id] = GroupCommit()
     return group
