@@ -97,6 +97,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # room; size it for PostgreSQL's max_connections times the processes.
     # A request waits at most DATABASE_POOL_TIMEOUT seconds for a connection,
     # then fails like a database outage (the socket answers ``unavailable``).
+    # With more connections than threads, waiting at all means PostgreSQL is
+    # unreachable; while it is, every session load of a handshake waits this
+    # long on Channels' one thread-sensitive thread, so keep it short.
     # Health checks (one empty round trip per checkout) drop connections a
     # PostgreSQL restart killed instead of failing a request on each.
     DATABASES["default"].setdefault("OPTIONS", {})
@@ -104,7 +107,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["OPTIONS"]["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN", default=2),
             "max_size": env.int("DATABASE_POOL_MAX", default=10),
-            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=5.0),
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=2.0),
         }
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool(
             "DATABASE_HEALTH_CHECKS", default=True
