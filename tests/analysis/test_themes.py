@@ -2,12 +2,12 @@ import socket
 
 import numpy as np
 from sklearn.cluster import KMeans
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.metrics import normalized_mutual_info_score
 from sklearn.preprocessing import normalize
 
 from analysis.pipeline import themes
-from analysis.pipeline.text import content_tokens
+from analysis.pipeline.text import content_terms, content_tokens
 from analysis.pipeline.themes import UNASSIGNED, find_themes, word_vectors
 
 
@@ -155,3 +155,17 @@ def test_topics_told_apart_only_by_their_words_are_still_found(polis_comment_mix
     result = find_themes(posts, k=6)
     # Measured 0.44; with the word-vector part alone (LSA_WEIGHT = 0) 0.17.
     assert normalized_mutual_info_score(truth, result.assignments) > 0.3
+
+
+def test_reused_sample_counts_equal_counting_every_post_again(polis_comment_mix) -> None:
+    # Sampled posts are not tokenized a second time when every post is assigned;
+    # their stored rows must be exactly what counting them again would give.
+    texts, _ = polis_comment_mix
+    sample = np.sort(np.random.default_rng(0).choice(len(texts), size=120, replace=False))
+    counter = CountVectorizer(analyzer=content_terms, min_df=2, dtype=np.float32)
+    sample_counts = counter.fit_transform([texts[i] for i in sample])
+    for start, end in [(0, 50), (50, 200), (200, len(texts)), (0, len(texts))]:
+        chunk = list(texts[start:end])
+        reused = themes._chunk_counts(chunk, start, counter, sample, sample_counts)
+        assert (reused != counter.transform(chunk)).nnz == 0
+        assert reused.shape == (len(chunk), len(counter.vocabulary_))
