@@ -310,6 +310,46 @@ def test_audit_entries_are_append_only(jam, organizer) -> None:
         entry.delete()
 
 
+@pytest.mark.postgres
+def test_the_database_refuses_to_rewrite_or_delete_audit_entries(jam, organizer) -> None:
+    """Beyond the model: a bulk update, a raw statement or a queryset delete is
+    refused by PostgreSQL's trigger; only what deletions need is let through."""
+    from django.db import DatabaseError, connection, transaction
+
+    from accounts.services import account_delete
+
+    entry = services.audit_append(jam=jam, actor=organizer, action="test", reason="why")
+    refused = [
+        lambda: AuditEntry.objects.filter(pk=entry.pk).update(reason="rewritten"),
+        lambda: AuditEntry.objects.filter(pk=entry.pk).update(action="other"),
+        lambda: AuditEntry.objects.filter(pk=entry.pk).update(actor=None, reason="x"),
+        lambda: AuditEntry.objects.filter(pk=entry.pk).update(actor_label="someone else"),
+        lambda: AuditEntry.objects.filter(pk=entry.pk)._raw_delete(connection.alias),
+    ]
+    for attempt in refused:
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            attempt()
+    with (
+        connection.cursor() as cursor,
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+    ):
+        cursor.execute("DELETE FROM jams_auditentry WHERE id = %s", [entry.pk])
+    entry.refresh_from_db()
+    assert (entry.action, entry.reason, entry.actor_id) == ("test", "why", organizer.pk)
+
+    # What deleting an account or a jam does to its rows still works.
+    organizer_id = organizer.pk
+    account_delete(user=organizer)
+    entry.refresh_from_db()
+    assert entry.actor_id is None and entry.actor_label == f"deleted member {organizer_id}"
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEntry.objects.filter(pk=entry.pk).update(actor_label="renamed after deletion")
+    jam.delete()
+    entry.refresh_from_db()
+    assert entry.jam_id is None and (entry.action, entry.reason) == ("test", "why")
+
+
 def test_event_seq_is_strictly_increasing(jam, organizer, topic) -> None:
     for n in range(5):
         services.topic_create(actor=organizer, jam=jam, title=f"T{n}")
