@@ -4,6 +4,7 @@ Development defaults need nothing installed: SQLite and the in-memory channel
 layer. Production sets DATABASE_URL and REDIS_URL (see production.py).
 """
 
+import os
 from pathlib import Path
 
 import django_stubs_ext
@@ -93,8 +94,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # a socket connect's CPU); with the pool, Django's close() hands the
     # connection back (CONN_MAX_AGE stays 0, as the pool requires). A process
     # runs at most the default thread pool's workers (min(32, cores + 4)) plus
-    # the one thread-sensitive thread at once, so the default of 10 leaves
-    # room; size it for PostgreSQL's max_connections times the processes.
+    # the one thread-sensitive thread at once, so the default leaves room for
+    # both (and for the hub's heartbeat); a smaller pool makes threads wait on
+    # each other. Size PostgreSQL's max_connections for it times the processes.
     # A request waits at most DATABASE_POOL_TIMEOUT seconds for a connection,
     # then fails like a database outage (the socket answers ``unavailable``).
     # With more connections than threads, waiting at all means PostgreSQL is
@@ -103,10 +105,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Health checks (one empty round trip per checkout) drop connections a
     # PostgreSQL restart killed instead of failing a request on each.
     DATABASES["default"].setdefault("OPTIONS", {})
-    if env.int("DATABASE_POOL_MAX", default=10) > 0:
+    _pool_max = env.int(
+        "DATABASE_POOL_MAX", default=max(10, min(32, (os.cpu_count() or 1) + 4) + 4)
+    )
+    if _pool_max > 0:
         DATABASES["default"]["OPTIONS"]["pool"] = {
-            "min_size": env.int("DATABASE_POOL_MIN", default=2),
-            "max_size": env.int("DATABASE_POOL_MAX", default=10),
+            "min_size": min(env.int("DATABASE_POOL_MIN", default=2), _pool_max),
+            "max_size": _pool_max,
             "timeout": env.float("DATABASE_POOL_TIMEOUT", default=2.0),
         }
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool(
