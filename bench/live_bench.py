@@ -937,15 +937,24 @@ def suite_matrix(bench: Bench) -> None:
         finally:
             server.stop()
         for layer in layers:
-            server = start_server(
-                bench.deployment, kind, f"{kind}-{layer}", env={"CHANNEL_LAYER": layer}
-            )
-            try:
-                bench.run_fanout(
-                    f"{kind} {layer}", [server], mode="jam", watchers=args.watchers, rates=rates
+            for prefix, tree in variants() if kind == "uvicorn" else [("", None)]:
+                server = start_server(
+                    bench.deployment,
+                    kind,
+                    f"{prefix.split(' ')[0]}-{kind}-{layer}" if prefix else f"{kind}-{layer}",
+                    env={"CHANNEL_LAYER": layer},
+                    tree=tree,
                 )
-            finally:
-                server.stop()
+                try:
+                    bench.run_fanout(
+                        f"{prefix}{kind} {layer}",
+                        [server],
+                        mode="jam",
+                        watchers=args.watchers,
+                        rates=rates,
+                    )
+                finally:
+                    server.stop()
 
 
 def suite_connect(bench: Bench) -> None:
@@ -1179,7 +1188,7 @@ def main() -> None:
     parser.add_argument(
         "--baseline",
         metavar="REV",
-        help="also run connect, storm, hold and posting on uvicorn with commit REV's code "
+        help="also run matrix, connect, storm, hold and posting on uvicorn with commit REV's code "
         "(git archive), side by side, labelled before/after",
     )
     parser.add_argument("--logs", type=Path, default=Path(tempfile.gettempdir()) / "jam-bench-logs")

@@ -228,12 +228,12 @@ class Hub:
         sockets = (
             self.users.get(recipient, set()) if recipient else self.jams.get(message["jam"], set())
         )
-        text, seq = message["text"], message["seq"]
+        # Read once per event, not once per socket (the loop runs per socket).
+        jam_id, text, seq = message["jam"], message["text"], message["seq"]
+        topic, idea = message.get("topic"), message.get("idea")
         for socket in list(sockets):
-            if socket.jam_id != message["jam"]:
-                continue
-            if socket.wants(
-                topic=message.get("topic"), idea=message.get("idea"), recipient=recipient
+            if socket.jam_id == jam_id and socket.wants(
+                topic=topic, idea=idea, recipient=recipient
             ):
                 try:
                     await socket.deliver(seq, text)

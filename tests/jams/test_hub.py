@@ -8,8 +8,10 @@ import asyncio
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import channel_layers, get_channel_layer
+from channels.sessions import InstanceSessionWrapper
 from django.db import transaction
 
+from jams.consumers import JamConsumer
 from jams.hub import GAP_SECONDS, Hub
 from jams.models import Jam
 from jams.phases import Stage
@@ -123,3 +125,25 @@ async def test_events_from_before_joining_are_not_sent() -> None:
     await asyncio.sleep(0.2)
     assert socket.seqs == [new[0].seq]
     await hub.close()
+
+
+async def test_deliveries_skip_only_the_pass_through_session_wrapper() -> None:
+    """The fan-out writes frames past Channels' session wrapper (it acts on
+    ``http.response.start`` only); any other send stays as it is."""
+    sent: list[dict[str, object]] = []
+
+    async def server_send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    plain = JamConsumer()
+    plain.base_send = server_send
+    assert plain.frame_send is server_send
+
+    wrapped = JamConsumer()
+    wrapped.base_send = InstanceSessionWrapper({"cookies": {}}, server_send).send
+    assert wrapped.frame_send is server_send
+
+    wrapped.floor, wrapped.sent, wrapped.held = 0, 0, None
+    await wrapped.deliver(1, "one")
+    await wrapped.deliver(1, "one again")  # sent already: skipped
+    assert sent == [{"type": "websocket.send", "text": "one"}]
