@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -143,16 +143,25 @@ def guidelines_accept(*, actor: User, jam: Jam, now: datetime | None = None) -> 
 
 def guidelines_check(*, jam_id: int, user_id: int) -> None:
     """Hook for ideas.services: refuse a post until the member has accepted
-    the jam's guidelines (when it has any). One query."""
-    accepted = GuidelinesAcceptance.objects.filter(jam_id=OuterRef("jam_id"), user_id=user_id)
-    missing = (
-        JamCommunity.objects.filter(jam_id=jam_id)
-        .exclude(guidelines="")
-        .filter(~Exists(accepted))
-        .exists()
-    )
+    the jam's guidelines (when it has any). One query, read on every post.
+
+    Plain SQL: it runs on every socket post, and compiling the same
+    ``Exists`` through the ORM each time was about a fifth of a post's CPU
+    (docs/benchmarks.md, Posting). The statement is the one the ORM built."""
+    with connection.cursor() as cursor:
+        cursor.execute(_GUIDELINES_MISSING_SQL, [jam_id, user_id])
+        missing = cursor.fetchone() is not None
     if missing:
         raise GuidelinesRequired
+
+
+# community_jamcommunity / community_guidelinesacceptance: JamCommunity and
+# GuidelinesAcceptance (tests/community cover both outcomes on both databases).
+_GUIDELINES_MISSING_SQL = (
+    "SELECT 1 FROM community_jamcommunity c WHERE c.jam_id = %s AND c.guidelines <> '' "
+    "AND NOT EXISTS (SELECT 1 FROM community_guidelinesacceptance a "
+    "WHERE a.jam_id = c.jam_id AND a.user_id = %s) LIMIT 1"
+)
 
 
 # --- Help radar ----------------------------------------------------------------

@@ -142,3 +142,24 @@ async def test_the_socket_answers_guidelines_required() -> None:
         assert not await database_sync_to_async(Idea.objects.exists)()
     finally:
         await comm.disconnect()
+
+
+@pytest.mark.django_db
+def test_only_this_members_acceptance_of_this_jam_counts(
+    with_guidelines, jam, topic, participant
+) -> None:
+    """guidelines_check is plain SQL: acceptance by someone else, or of
+    another jam with guidelines, does not open this jam to the participant."""
+    other_jam = jam_in_stage(Stage.DISCUSSION)
+    GuidelinesAcceptance.objects.create(jam=other_jam, user=participant)
+    GuidelinesAcceptance.objects.create(jam=jam, user=member(jam, Role.PARTICIPANT))
+    with pytest.raises(GuidelinesRequired):
+        services.guidelines_check(jam_id=jam.pk, user_id=participant.pk)
+    with pytest.raises(GuidelinesRequired):
+        idea_services.idea_create(actor=participant, topic=topic, title="T", body="B")
+    services.guidelines_check(jam_id=other_jam.pk, user_id=participant.pk)  # no guidelines there
+    services.guidelines_accept(actor=participant, jam=jam)
+    services.guidelines_check(jam_id=jam.pk, user_id=participant.pk)
+    with_guidelines.guidelines = ""
+    with_guidelines.save(update_fields=["guidelines"])
+    services.guidelines_check(jam_id=jam.pk, user_id=member(jam, Role.PARTICIPANT).pk)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from ideas import services
 from ideas.models import Flag, Idea, Notification, Post, PostRevision, Reaction
@@ -260,3 +261,42 @@ def test_english_posts_are_scored_when_written_others_left_unscored(topic, parti
     )
     assert german.language == "de"
     assert german.sentiment is None
+
+
+@pytest.mark.django_db
+def test_prepared_inserts_write_the_rows_save_would(topic, participant) -> None:
+    """idea_create and reply_create insert their rows with one prepared
+    statement each (ideas.services._row_insert), not Model.save(): the rows
+    read back with every default, and the returned instances are saved ones."""
+    client_id = str(uuid.uuid4())
+    written = services.idea_create(
+        actor=participant, topic=topic, title="Prepared", body="Hello *there*", client_id=client_id
+    )
+    idea = Idea.objects.get(pk=written.idea_id)
+    assert (idea.jam_id, idea.topic_id, idea.author_id, idea.title) == (
+        topic.jam_id, topic.pk, participant.pk, "Prepared",
+    )  # fmt: skip
+    assert (idea.reply_count, idea.pinned_at, idea.merged_into_id, idea.external_id) == (
+        0,
+        None,
+        None,
+        "",
+    )
+    post = Post.objects.get(pk=written.id)
+    assert (post.idea_id, post.parent_id, post.depth, str(post.client_id)) == (
+        idea.pk, None, 0, client_id,
+    )  # fmt: skip
+    assert "<em>there</em>" in post.body_html
+    assert (post.agree_count, post.disagree_count, post.pass_count, post.hidden_reason) == (
+        0,
+        0,
+        0,
+        "",
+    )
+    assert post.created_at == idea.created_at == idea.last_activity_at
+    reply = services.reply_create(actor=participant, idea=idea, body="Reply")
+    row = Post.objects.get(pk=reply.id)
+    assert (row.parent_id, row.depth, row.client_id) == (post.pk, 1, None)
+    with pytest.raises(ValidationError):
+        services.idea_create(actor=participant, topic=topic, title="T", body="B", client_id="nope")
+    assert Post.objects.count() == 2
