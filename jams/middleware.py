@@ -129,6 +129,12 @@ class DatabaseOutageGuard:
             return message
 
         async def guarded_send(message: Message) -> None:
+            if state["accepted"]:
+                # Open socket: every live frame passes here, so nothing else.
+                if message.get("type") == "websocket.close":
+                    state["closed"] = True
+                await send(message)
+                return
             kind = message.get("type")
             if (
                 kind == "websocket.close"
