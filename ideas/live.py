@@ -74,7 +74,7 @@ def _columns(model: type[Model], alias: str) -> tuple[list[Field[Any, Any]], str
 
 def _row[M: Model](model: type[M], fields: list[Field[Any, Any]], values: Sequence[Any]) -> M:
     values = [
-        f.from_db_value(v, None, connection) if hasattr(f, "from_db_value") else v  # type: ignore[attr-defined]
+        f.from_db_value(v, None, connection) if hasattr(f, "from_db_value") else v
         for f, v in zip(fields, values, strict=True)
     ]
     return model.from_db(connection.alias, [f.attname for f in fields], values)
