@@ -24,6 +24,7 @@ from jams.models import Event, Jam, Topic
 from jams.phases import Stage
 from jams.protocol import PostMessage, message_parse
 from tests.factories import TopicFactory, jam_in_stage, member
+from tests.jams.test_hub import RecordingSocket
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -158,26 +159,8 @@ async def test_events_of_a_batch_are_broadcast_after_its_commit_in_seq_order() -
     jam, topic, people = await database_sync_to_async(build)()
     hub = Hub(get_channel_layer())
 
-    class Listener:
-        jam_id, user_id, topics = jam.pk, -1, {topic.pk}
-        seqs: list[int] = []
-
-        def wants(self, **_: Any) -> bool:
-            return True
-
-        async def deliver(self, seq: int, text: str) -> None:
-            self.seqs.append(seq)
-
-        async def send_ephemeral(self, text: str) -> None:
-            pass
-
-        async def recheck(self) -> None:
-            pass
-
-        async def tick(self, seq: int) -> None:
-            pass
-
-    listener = Listener()
+    listener = RecordingSocket(jam.pk, user_id=-1)
+    listener.topics = {topic.pk}
     await hub.join(listener)
     try:
         group = GroupCommit()
