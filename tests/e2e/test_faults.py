@@ -328,10 +328,13 @@ async def test_flooding_one_socket_does_not_slow_others(server: Server) -> None:
         await alice.close()
     assert flood["sent"] >= 2000
     assert flood["rate_limited"] > 0 and flood["closed_4429"] > 0, flood
-    ratio = statistics.median(flooded) / statistics.median(baseline)
-    assert ratio < 3, (
-        f"median post->ack {statistics.median(baseline) * 1000:.1f} ms alone, "
-        f"{statistics.median(flooded) * 1000:.1f} ms under a flood ({flood})"
+    # Slowed means queued behind the flood: hundreds of milliseconds or more.
+    # A fast quiet median (a few ms) makes a pure ratio measure the shared
+    # machine's jitter, so the bound is 3x or 50 ms more, whichever is larger.
+    quiet, loud = statistics.median(baseline), statistics.median(flooded)
+    assert loud < max(3 * quiet, quiet + 0.05), (
+        f"median post->ack {quiet * 1000:.1f} ms alone, "
+        f"{loud * 1000:.1f} ms under a flood ({flood})"
     )
 
 
