@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
-from django.db.models import CharField, Count, OuterRef, Q, QuerySet, Subquery, Value
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import CharField, Count, Field, Model, OuterRef, Q, QuerySet, Subquery, Value
 from django.utils import timezone, translation
 
 from .errors import LoginRequired, NotFound
@@ -93,11 +95,74 @@ def jam_context_for(*, jam: Jam, user: User | AnonymousUser) -> JamContext:
     return JamContext(jam=jam, user=user, role=role, phases=list(jam.phases.all()))
 
 
+def _columns(model: type[Model], alias: str) -> tuple[list[Field[Any, Any]], str]:
+    fields = list(model._meta.concrete_fields)
+    qn = connection.ops.quote_name
+    return fields, ", ".join(f"{alias}.{qn(cast(str, f.column))}" for f in fields)
+
+
+def _row[M: Model](model: type[M], fields: list[Field[Any, Any]], values: Sequence[Any]) -> M:
+    values = [
+        f.from_db_value(v, None, connection) if hasattr(f, "from_db_value") else v
+        for f, v in zip(fields, values, strict=True)
+    ]
+    return model.from_db(connection.alias, [f.attname for f in fields], values)
+
+
+_CONTEXT_SQL: (
+    tuple[str, list[Field[Any, Any]], list[Field[Any, Any]], list[Field[Any, Any]]] | None
+) = None
+
+
 def member_context(*, jam_id: int, user_id: int) -> JamContext | None:
     """A member's context for a write from their socket, read fresh on every
-    message in two queries (the membership with its user and jam, then the
-    schedule) instead of four. None when the user is no member: callers then
-    take ``jam_context_for``, so a non-member is refused exactly as before."""
+    message. None when the user is no member: callers then take
+    ``jam_context_for``, so a non-member is refused exactly as before.
+
+    On PostgreSQL one plain statement: the membership's role, user, jam and
+    the jam's phases (one row per phase, in ``Phase.Meta.ordering``). Each
+    socket post ran the two compiled ORM queries, which were about half of
+    its CPU; the same objects come back (tests/ideas/test_services_live.py
+    pins them field by field against the ORM's). Elsewhere: the ORM's two
+    queries."""
+    global _CONTEXT_SQL
+    if connection.vendor != "postgresql":
+        return _member_context_orm(jam_id=jam_id, user_id=user_id)
+    user_model = get_user_model()
+    if _CONTEXT_SQL is None:
+        user_fields, user_cols = _columns(user_model, "u")
+        jam_fields, jam_cols = _columns(Jam, "j")
+        phase_fields, phase_cols = _columns(Phase, "p")
+        sql = (
+            f"SELECT m.role, {user_cols}, {jam_cols}, {phase_cols} "  # noqa: S608 (names only)
+            f"FROM {Membership._meta.db_table} m "
+            f"JOIN {user_model._meta.db_table} u ON u.id = m.user_id "
+            f"JOIN {Jam._meta.db_table} j ON j.id = m.jam_id "
+            f"LEFT JOIN {Phase._meta.db_table} p ON p.jam_id = m.jam_id "
+            "WHERE m.jam_id = %s AND m.user_id = %s ORDER BY p.starts_at, p.id"
+        )
+        _CONTEXT_SQL = (sql, user_fields, jam_fields, phase_fields)
+    sql, user_fields, jam_fields, phase_fields = _CONTEXT_SQL
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [jam_id, user_id])
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    first = rows[0]
+    nu, nj = len(user_fields), len(jam_fields)
+    user = _row(user_model, user_fields, first[1 : 1 + nu])
+    jam = _row(Jam, jam_fields, first[1 + nu : 1 + nu + nj])
+    phases = [
+        _row(Phase, phase_fields, row[1 + nu + nj :])
+        for row in rows
+        if row[1 + nu + nj] is not None  # LEFT JOIN: a jam without phases
+    ]
+    return JamContext(jam=jam, user=user, role=first[0], phases=phases)
+
+
+def _member_context_orm(*, jam_id: int, user_id: int) -> JamContext | None:
+    """member_context through the ORM, in two queries (the membership with
+    its user and jam, then the schedule)."""
     membership = (
         Membership.objects.select_related("user", "jam")
         .filter(jam_id=jam_id, user_id=user_id)

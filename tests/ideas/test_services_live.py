@@ -1,4 +1,4 @@
-"""The socket post path's reads (ideas/live.py) against the ORM's."""
+"""The socket post path's one-statement member context against the ORM's."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from ideas import live
 from jams.models import Phase, Role
 from jams.phases import Stage
-from jams.selectors import member_context
+from jams.selectors import _member_context_orm, member_context
 from tests.factories import jam_in_stage, member
 
 
@@ -21,7 +20,7 @@ def _fields(obj: object) -> dict[str, object]:
 @pytest.mark.django_db
 def test_member_context_in_one_statement_equals_the_selector() -> None:
     """One plain statement (membership, user, jam, phases) builds the same
-    context as jams.selectors.member_context: every column of the user, the
+    context as the ORM's two queries: every column of the user, the
     jam and each phase, in the same order; None for a non-member; a jam
     without phases has none."""
     jam = jam_in_stage(Stage.DISCUSSION)
@@ -33,8 +32,8 @@ def test_member_context_in_one_statement_equals_the_selector() -> None:
         ends_at=first.starts_at + timedelta(minutes=1),
     )  # fmt: skip
     for user in (organizer, member(jam, Role.PARTICIPANT)):
-        fast = live._member_context(jam_id=jam.pk, user_id=user.pk)
-        orm = member_context(jam_id=jam.pk, user_id=user.pk)
+        fast = member_context(jam_id=jam.pk, user_id=user.pk)
+        orm = _member_context_orm(jam_id=jam.pk, user_id=user.pk)
         assert fast is not None and orm is not None
         assert fast.role == orm.role
         assert _fields(fast.user) == _fields(orm.user)
@@ -42,7 +41,7 @@ def test_member_context_in_one_statement_equals_the_selector() -> None:
         assert [_fields(p) for p in fast.phases] == [_fields(p) for p in orm.phases]
         assert len(fast.phases) >= 2
     outsider = member(jam_in_stage(Stage.DISCUSSION), Role.PARTICIPANT)
-    assert live._member_context(jam_id=jam.pk, user_id=outsider.pk) is None
+    assert member_context(jam_id=jam.pk, user_id=outsider.pk) is None
     Phase.objects.filter(jam=jam).delete()
-    empty = live._member_context(jam_id=jam.pk, user_id=organizer.pk)
+    empty = member_context(jam_id=jam.pk, user_id=organizer.pk)
     assert empty is not None and empty.phases == []
