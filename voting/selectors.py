@@ -7,19 +7,19 @@ voter themselves.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import numpy as np
 from django.db import connection
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, F, Field, Model, OuterRef, Q, QuerySet, Subquery, Sum
 
 from ideas.models import Idea, Post
 from jams.errors import NotFound
 from jams.models import Jam, Membership, Phase
-from jams.selectors import JamContext
+from jams.selectors import JamContext, _columns, _row
 
 from . import pairs
 from .methods import method_statement
@@ -59,48 +59,107 @@ def round_in_jam(*, jam: Jam, round_id: int) -> VotingRound:
 
 
 def vote_context(*, jam_id: int, voter: User) -> JamContext:
-    """What the vote check needs, in one query: the jam's phases, its
-    visibility and publication time, and the voter's role (a jam without
-    phases costs a second query). The caller decides with
+    """What the vote check needs: the jam's phases, its visibility and
+    publication time, and the voter's role. The caller decides with
     ``jams.rules.jam_require``.
 
-    It runs twice per vote, so it reads columns, not model instances: the
-    context's ``jam`` carries only what the check reads (id, visibility,
-    ``results_published_at``), and is not for anything else.
+    It runs twice per vote, so the context's ``jam`` carries only what the
+    check reads (id, visibility, ``results_published_at``; its other fields
+    are deferred, loaded by a query of their own if touched); the phases are
+    whole rows, in ``Phase.Meta.ordering``. A missing jam is
+    ``Jam.DoesNotExist``.
+
+    On PostgreSQL one plain statement, its SQL built once per process from
+    the models' ``_meta``: compiling the ORM query was 40 % of a vote's
+    Python CPU (docs/voting.md). tests/voting/test_selectors.py pins its
+    result field by field against the ORM's. Elsewhere the ORM's query (a
+    jam without phases costs a second one).
     """
+    if connection.vendor != "postgresql":
+        return _vote_context_orm(jam_id=jam_id, voter=voter)
+    sql, phase_fields = _VOTE_CONTEXT_SQL or _vote_context_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [voter.pk, jam_id])
+        rows = cursor.fetchall()
+    if not rows:
+        raise Jam.DoesNotExist
+    visibility, published_at, voter_role = rows[0][:3]
+    phases = [_row(Phase, phase_fields, row[3:]) for row in rows if row[3] is not None]
+    return _vote_context_of(jam_id, voter, (visibility, published_at, voter_role), phases)
+
+
+_JAM_CHECKED: Final = ("id", "visibility", "results_published_at")
+
+# (sql, Phase's concrete fields in the order selected), built on first use.
+_VOTE_CONTEXT_SQL: tuple[str, list[Field[Any, Any]]] | None = None
+
+
+def _vote_context_sql() -> tuple[str, list[Field[Any, Any]]]:
+    """The jam's checked columns and the voter's role, then every column of
+    each phase: one row per phase (one row of NULL phase columns for a jam
+    without phases). The membership is unique per (jam, user), so its LEFT
+    JOIN adds no rows."""
+    global _VOTE_CONTEXT_SQL
+    qn = connection.ops.quote_name
+
+    def column(model: type[Model], name: str) -> str:
+        field = cast(Field[Any, Any], model._meta.get_field(name))
+        return qn(cast(str, field.column))
+
+    phase_fields, phase_cols = _columns(Phase, "p")
+    order = ", ".join(
+        f"p.{column(Phase, name.lstrip('-'))}{' DESC' if name.startswith('-') else ''}"
+        for name in cast(list[str], Phase._meta.ordering)
+    )
+    sql = (
+        f"SELECT j.{column(Jam, 'visibility')}, j.{column(Jam, 'results_published_at')}, "  # noqa: S608 (names only)
+        f"m.{column(Membership, 'role')}, {phase_cols} "
+        f"FROM {qn(Jam._meta.db_table)} j "
+        f"LEFT JOIN {qn(Membership._meta.db_table)} m "
+        f"ON m.{column(Membership, 'jam')} = j.{column(Jam, 'id')} "
+        f"AND m.{column(Membership, 'user')} = %s "
+        f"LEFT JOIN {qn(Phase._meta.db_table)} p "
+        f"ON p.{column(Phase, 'jam')} = j.{column(Jam, 'id')} "
+        f"WHERE j.{column(Jam, 'id')} = %s ORDER BY {order}"
+    )
+    _VOTE_CONTEXT_SQL = (sql, phase_fields)
+    return _VOTE_CONTEXT_SQL
+
+
+def _vote_context_orm(*, jam_id: int, voter: User) -> JamContext:
+    """vote_context through the ORM: the phases with their jam's columns and
+    a role subquery, or for a jam without phases the jam's columns alone."""
 
     def role(jam: str) -> Subquery:
         return Subquery(
             Membership.objects.filter(jam_id=OuterRef(jam), user=voter).values("role")[:1]
         )
 
+    phase_names = [f.attname for f in Phase._meta.concrete_fields]
     rows = list(
         Phase.objects.filter(jam_id=jam_id)
         .annotate(voter_role=role("jam_id"))
-        .values_list(
-            "jam__visibility",
-            "jam__results_published_at",
-            "voter_role",
-            "id",
-            "kind",
-            "starts_at",
-            "ends_at",
-        )
+        .values_list("jam__visibility", "jam__results_published_at", "voter_role", *phase_names)
     )
     if rows:
-        visibility, published_at, voter_role = rows[0][:3]
+        checked = rows[0][:3]
     else:
-        visibility, published_at, voter_role = (
+        checked = (
             Jam.objects.filter(pk=jam_id)
             .annotate(voter_role=role("pk"))
             .values_list("visibility", "results_published_at", "voter_role")
             .get()
         )
-    jam = Jam(id=jam_id, visibility=visibility, results_published_at=published_at)
-    phases = [
-        Phase(id=phase_id, jam_id=jam_id, kind=kind, starts_at=starts_at, ends_at=ends_at)
-        for *_jam, phase_id, kind, starts_at, ends_at in rows
-    ]
+    phases = [Phase.from_db(connection.alias, phase_names, row[3:]) for row in rows]
+    return _vote_context_of(jam_id, voter, checked, phases)
+
+
+def _vote_context_of(
+    jam_id: int, voter: User, checked: Sequence[Any], phases: list[Phase]
+) -> JamContext:
+    """The context from (visibility, results_published_at, role) and the phases."""
+    visibility, published_at, voter_role = checked
+    jam = Jam.from_db(connection.alias, list(_JAM_CHECKED), [jam_id, visibility, published_at])
     return JamContext(jam=jam, user=voter, role=voter_role, phases=phases)
 
 
