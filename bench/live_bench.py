@@ -51,6 +51,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import urllib.parse
 import uuid
 from array import array
 from dataclasses import dataclass, field
@@ -172,6 +173,8 @@ def start_server(
 ) -> BenchServer:
     if tree is not None and kind != "uvicorn":
         raise ValueError("baseline servers run on uvicorn only (--app-dir)")
+    # Tickets are made once, before the suites: let them outlive the run.
+    env = {"JAM_WS_TICKET_SECONDS": "86400", **(env or {})}
     server = BenchServer(
         deployment, kind=kind, name=name, env=env, app=app, ws=ws, core=core, tree=tree
     )
@@ -244,6 +247,9 @@ class WorkerSpec:
     # Seconds during which a refused or failed connect is tried again after
     # a full-jitter backoff (0.25 s doubling to 4 s), as jam.js does; 0: never.
     retry: float = 0.0
+    # Socket tickets by session key (jams/tickets.py): connect with
+    # ?ticket=..., as jam.js does; the session cookie is sent as well.
+    tickets: dict[str, str] | None = None
 
 
 def _pin(core: int | None) -> None:
@@ -349,10 +355,13 @@ class Watchers:
                 )
                 self.clients.append(client)
                 return None
+            path = "/ws/jams/demo/"
+            if spec.tickets:
+                path += "?ticket=" + urllib.parse.quote(spec.tickets[sessionid])
             client = await WSClient.open(
                 "127.0.0.1",
                 spec.port,
-                "/ws/jams/demo/",
+                path,
                 headers={
                     "Cookie": f"sessionid={sessionid}",
                     "Origin": f"http://127.0.0.1:{spec.port}",
@@ -697,6 +706,8 @@ class Bench:
     deployment: Deployment
     sessions: list[str]
     topic: int
+    tickets: dict[str, str] = field(default_factory=dict)
+    """A socket ticket per session key, for the demo jam."""
     rows: list[dict[str, Any]] = field(default_factory=list)
 
     def watcher_sessions(self, n: int) -> list[str]:
@@ -791,9 +802,11 @@ class Bench:
         concurrency: int,
         hold: float = 0,
         retry: float = 0.0,
+        tickets: bool = False,
     ) -> dict[str, Any]:
         """Connect ``n`` sockets (``concurrency`` in flight, 0 = all at once),
-        to the snapshot only; report time, failures and memory."""
+        to the snapshot only, on sessions or on tickets; report time,
+        failures and memory."""
         procs = max(1, self.args.gen_procs)
         specs = [
             WorkerSpec(
@@ -804,6 +817,7 @@ class Bench:
                 setup="hello",
                 concurrency=concurrency // procs if concurrency else 0,
                 retry=retry,
+                tickets=self.tickets if tickets else None,
             )
             for part in split(self.watcher_sessions(n), procs)
         ]
@@ -998,6 +1012,7 @@ def suite_storm(bench: Bench) -> None:
     if bench.deployment.redis and args.storm_pool_check:
         # What the pool cap of redis-py (100) does to a storm, for the record.
         configs.insert(0, ("uvicorn", "redis", "100", "", None))
+    auths = [a for a in args.storm_auth.split(",") if a]
     for kind, lay, pool, prefix, tree in configs:
         env = {"CHANNEL_LAYER": lay}
         if pool:
@@ -1011,19 +1026,24 @@ def suite_storm(bench: Bench) -> None:
         )
         try:
             pool_note = f" pool {pool}" if pool else ""
-            bench.run_connect(
-                f"{prefix}storm {kind} {lay}{pool_note}", server, n=args.storm, concurrency=0
-            )
-            if args.storm_retry:
-                server.stop()
-                server.start()
-                bench.run_connect(
-                    f"{prefix}storm {kind} {lay}{pool_note} with retries",
-                    server,
-                    n=args.storm,
-                    concurrency=0,
-                    retry=args.storm_retry,
-                )
+            first = True
+            for auth in auths:
+                if auth == "ticket" and tree is not None:
+                    continue  # the baseline may not know tickets
+                for retry in [0.0] + ([args.storm_retry] if args.storm_retry else []):
+                    if not first:
+                        server.stop()  # every storm meets a fresh process
+                        server.start()
+                    first = False
+                    bench.run_connect(
+                        f"{prefix}storm {kind} {lay}{pool_note} {auth}"
+                        + (" with retries" if retry else ""),
+                        server,
+                        n=args.storm,
+                        concurrency=0,
+                        retry=retry,
+                        tickets=auth == "ticket",
+                    )
         finally:
             server.stop()
 
@@ -1178,6 +1198,11 @@ def main() -> None:
         default=0.0,
         help="also storm with clients that retry refused connects for this many seconds",
     )
+    parser.add_argument(
+        "--storm-auth",
+        default="session,ticket",
+        help="how storm sockets authenticate: session cookie, socket ticket, or both",
+    )
     parser.add_argument("--hold", type=int, default=10000)
     parser.add_argument("--hold-seconds", type=float, default=10.0)
     parser.add_argument("--hold-servers", default="uvicorn")
@@ -1225,7 +1250,14 @@ def main() -> None:
         try:
             t0 = time.monotonic()
             deployment.prepare(participants=need)
-            keys = deployment.manage("bench_sessions", str(need)).split()
+            pairs = [
+                line.split()
+                for line in deployment.manage(
+                    "bench_sessions", str(need), "--tickets", "demo"
+                ).splitlines()
+                if line.strip()
+            ]
+            keys = [key for key, _ in pairs]
             topic = int(
                 deployment.manage(
                     "shell",
@@ -1240,7 +1272,13 @@ def main() -> None:
                 f"seeded {need} members in {time.monotonic() - t0:.0f} s",
                 flush=True,
             )
-            bench = Bench(args=args, deployment=deployment, sessions=keys, topic=topic)
+            bench = Bench(
+                args=args,
+                deployment=deployment,
+                sessions=keys,
+                topic=topic,
+                tickets={key: ticket for key, ticket in pairs},
+            )
             for name in suites:
                 print(f"\n== {name} (load {loadavg()})", flush=True)
                 SUITES[name](bench)

@@ -9,6 +9,7 @@ import asyncio
 import functools
 import json
 import logging
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -37,6 +38,8 @@ from .protocol import (
     message_parse,
 )
 from .ratelimit import TokenBucket
+from .selectors import SocketJamState
+from .tickets import SocketTicket, ticket_issue
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +126,50 @@ def connect_gate() -> ConnectGate:
     return gate
 
 
+class SnapshotCache:
+    """The jam-wide part of the connect snapshot, per process (event loop).
+
+    Every member's ``hello`` has the same jam, schedule and topics; only the
+    role differs, and a ticket carries it (jams/tickets.py). A ticketed
+    connect takes the jam-wide part from here instead of the database when
+    it is provably current: this process's hub has released every event of
+    the jam up to exactly the cached state's seq and holds none back, so no
+    event the new socket could miss lies between the state and the socket's
+    joining the hub (which happens before the look-up, with no await in
+    between). Changes that are not events (a title edit) show up within
+    ``ttl`` seconds. A storm of reconnects to one jam then costs the
+    database one snapshot read per ``ttl`` instead of one per socket."""
+
+    def __init__(self, *, ttl: float) -> None:
+        self.ttl = ttl
+        self.entries: dict[int, tuple[float, SocketJamState]] = {}
+
+    def get(self, jam_id: int, hub: Hub) -> SocketJamState | None:
+        entry = self.entries.get(jam_id)
+        if entry is None:
+            return None
+        taken, state = entry
+        if time.monotonic() - taken > self.ttl or hub.released_seq(jam_id) != state.seq:
+            return None
+        return state
+
+    def put(self, state: SocketJamState) -> None:
+        self.entries[state.jam.pk] = (time.monotonic(), state)
+
+
+_snapshot_caches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SnapshotCache] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def snapshot_cache() -> SnapshotCache:
+    loop = asyncio.get_running_loop()
+    cache = _snapshot_caches.get(loop)
+    if cache is None:
+        cache = _snapshot_caches[loop] = SnapshotCache(ttl=settings.JAM_WS_SNAPSHOT_SECONDS)
+    return cache
+
+
 # Jam ids by slug, per process (a slug names one jam at a time; a stale entry
 # is noticed by the snapshot and corrected).
 _jam_ids: dict[str, int] = {}
@@ -142,10 +189,13 @@ class JamConsumer(AsyncWebsocketConsumer):
     hub: Hub | None = None
     hold_timer: asyncio.TimerHandle | None = None
     accepted = False
+    verified = True
+    """False for a ticketed socket until its membership was read."""
 
     async def connect(self) -> None:
+        ticket: SocketTicket | None = self.scope.get("jam_ticket")
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        if ticket is None and (user is None or not user.is_authenticated):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         gate = connect_gate()
@@ -153,7 +203,10 @@ class JamConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TRY_AGAIN)  # too many connects at once: later
             return
         try:
-            await self._connect(user)
+            if ticket is not None:
+                await self._connect_ticketed(ticket)
+            else:
+                await self._connect(user)
         except DATABASE_DOWN as exc:
             logger.warning("socket refused, the database is unavailable: %s", exc)
             if self.hub is not None:
@@ -163,9 +216,8 @@ class JamConsumer(AsyncWebsocketConsumer):
         finally:
             gate.leave()
 
-    async def _connect(self, user: Any) -> None:
-        slug = self.scope["url_route"]["kwargs"]["slug"]
-        self.user_id = user.pk
+    def _start(self, user_id: int) -> None:
+        self.user_id = user_id
         self.topics: set[int] = set()
         self.ideas: set[int] = set()
         # Events go out on each socket in strictly increasing seq: clients
@@ -184,6 +236,47 @@ class JamConsumer(AsyncWebsocketConsumer):
         self.bucket = TokenBucket(
             rate=settings.JAM_WS_MESSAGES_PER_SECOND, burst=settings.JAM_WS_MESSAGE_BURST
         )
+
+    async def _connect_ticketed(self, ticket: SocketTicket) -> None:
+        """A connect on a ticket: no session, no user, and with a current
+        snapshot in the process's cache no database call at all. Membership
+        is read on the first resume or when the socket goes live without
+        one (``verified``)."""
+        slug = self.scope["url_route"]["kwargs"]["slug"]
+        self._start(ticket.user_id)
+        self.verified = False
+        if _jam_ids.get(slug, ticket.jam_id) != ticket.jam_id:
+            # A ticket for another jam (or this slug's previous jam): the
+            # client drops its ticket when refused before the hello and
+            # comes back on its session.
+            await self.close(code=CLOSE_TRY_AGAIN)
+            return
+        self.jam_id, self.role = ticket.jam_id, ticket.role
+        self.hub = hub_for_loop()
+        await self.hub.join(self)
+        cache = snapshot_cache()
+        state = cache.get(self.jam_id, self.hub)
+        if state is None:
+            state = await _db(live.socket_jam_state)(jam_id=self.jam_id)
+            if state is not None:
+                cache.put(state)
+        if state is None or state.jam.slug != slug:
+            await self.hub.leave(self)
+            self.hub = None
+            await self.close(code=CLOSE_TRY_AGAIN)
+            return
+        _jam_ids[slug] = self.jam_id
+        try:
+            snapshot = live.socket_hello_for_ticket(state, ticket)
+        except DomainError:
+            await self._refuse()
+            return
+        await self._go(snapshot)
+
+    async def _connect(self, user: Any) -> None:
+        slug = self.scope["url_route"]["kwargs"]["slug"]
+        self._start(user.pk)
+        self.verified = True  # the snapshot read the membership
         # Subscribe first, then take the snapshot, so no event falls between.
         # Joining needs the jam's id; the slug's id is remembered per process,
         # so a connect costs one database call (the snapshot, which checks
@@ -217,11 +310,16 @@ class JamConsumer(AsyncWebsocketConsumer):
             except DomainError:
                 await self._refuse()
                 return
+        await self._go(snapshot)
+
+    async def _go(self, snapshot: live.SocketSnapshot) -> None:
+        """Accept and send the hello, with a fresh ticket for the next connect."""
         self.role = snapshot.role
         self.floor = snapshot.seq
         await self.accept()
         self.accepted = True
-        await self.send_json(snapshot.hello)
+        ticket = ticket_issue(user_id=self.user_id, jam_id=self.jam_id, role=self.role)
+        await self.send_json({**snapshot.hello, "ticket": ticket})
         self.hold_timer = asyncio.get_running_loop().call_later(
             HOLD_SECONDS, lambda: asyncio.ensure_future(self.hold_expired())
         )
@@ -288,8 +386,13 @@ class JamConsumer(AsyncWebsocketConsumer):
             await self.deliver(seq, text)
 
     async def hold_expired(self) -> None:
-        """No resume came: go live from the snapshot."""
+        """No resume came: go live from the snapshot (a ticketed socket once
+        its membership is read)."""
         self.hold_timer = None
+        if not self.verified:
+            if not await self.recheck():
+                return
+            self.verified = True
         if not self.replaying:
             await self.release_held()
 
@@ -302,15 +405,25 @@ class JamConsumer(AsyncWebsocketConsumer):
         if self.accepted:
             await self.send_json({"type": "tick", "seq": seq})
 
-    async def recheck(self) -> None:
+    async def recheck(self) -> bool:
+        """Read the member's role again: a changed role is sent, a lost
+        membership closes the socket (False)."""
         role = await _db(live.socket_role)(jam_id=self.jam_id, user_id=self.user_id)
         if role is None:
-            await self.send_error(None, Forbidden(_("You are no longer a member of this jam.")))
-            await self.close(code=CLOSE_FORBIDDEN)
-            return
+            await self._revoked()
+            return False
         if role != self.role:
             self.role = role
             await self.send_json({"type": "role", "role": role})
+        return True
+
+    async def _revoked(self) -> None:
+        if self.hub is not None:
+            await self.hub.leave(self)
+            self.hub = None
+        self.held = []  # nothing more goes out but the error
+        await self.send_error(None, Forbidden(_("You are no longer a member of this jam.")))
+        await self.close(code=CLOSE_FORBIDDEN)
 
     # --- Client messages -----------------------------------------------------
 
@@ -383,13 +496,20 @@ class JamConsumer(AsyncWebsocketConsumer):
         try:
             after = message.after
             while True:
-                page = await _db(live.replay)(
-                    jam_id=self.jam_id,
-                    user_id=self.user_id,
-                    after=after,
-                    topics=frozenset(self.topics),
-                    ideas=frozenset(self.ideas),
-                )
+                try:
+                    page = await _db(live.replay)(
+                        jam_id=self.jam_id,
+                        user_id=self.user_id,
+                        after=after,
+                        topics=frozenset(self.topics),
+                        ideas=frozenset(self.ideas),
+                    )
+                except Forbidden:
+                    if self.verified:
+                        raise
+                    await self._revoked()  # a ticket of a member who has left
+                    return
+                self.verified = True
                 for seq, text in page.events:
                     after = seq
                     if seq > self.sent:

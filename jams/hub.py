@@ -149,6 +149,15 @@ class Hub:
             self.users.pop(socket.user_id, None)
             await self.layer.group_discard(user_group(socket.user_id), channel)
 
+    def released_seq(self, jam_id: int) -> int | None:
+        """The seq up to which every event of the jam has gone out to this
+        process's sockets, none held back behind a hole; None when the hub
+        is not following the jam or is waiting for a missing event."""
+        sequencer = self.sequencers.get(jam_id)
+        if sequencer is None or sequencer.waiting:
+            return None
+        return sequencer.next_seq - 1
+
     def _forget(self, jam_id: int) -> None:
         self.sequencers.pop(jam_id, None)
         self.presence.pop(jam_id, None)

@@ -15,6 +15,7 @@ from .errors import Forbidden, NotFound
 from .models import Jam
 from .protocol import AlertMessage, PostMessage, ReactMessage
 from .rules import Action, jam_require
+from .tickets import SocketTicket
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -31,8 +32,18 @@ def socket_access(*, slug: str, user: User | AnonymousUser) -> SocketAccess:
     return SocketAccess(jam_id=snapshot.jam_id, role=snapshot.role)
 
 
+SocketSnapshot = selectors.SocketSnapshot
 socket_snapshot = selectors.socket_snapshot
+socket_jam_state = selectors.socket_jam_state
 socket_role = selectors.socket_role
+
+
+def socket_hello_for_ticket(
+    state: selectors.SocketJamState, ticket: SocketTicket
+) -> SocketSnapshot:
+    """The hello of a ticketed socket: the ticket's member and role, no query
+    (the user is named by id only; nothing reads its other fields)."""
+    return selectors.socket_hello(state, user=User(pk=ticket.user_id), role=ticket.role)
 
 
 def _member_context(jam_id: int, user_id: int) -> selectors.JamContext:

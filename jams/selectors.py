@@ -325,10 +325,20 @@ class SocketSnapshot:
     hello: dict[str, object]
 
 
+@dataclass(frozen=True)
+class SocketJamState:
+    """The part of a socket's snapshot that is the same for every member: the
+    jam, its schedule and topics, read after its ``seq`` (so at least as new
+    as that event; a client may see a topic before the event announcing it)."""
+
+    jam: Jam
+    phases: list[Phase]
+    topics: list[dict[str, object]]
+    seq: int
+
+
 def socket_snapshot(*, slug: str, user: User | AnonymousUser) -> SocketSnapshot:
     """What a socket needs on connect, or NotFound/LoginRequired/Forbidden."""
-    from .rules import Action, jam_require
-
     # Three queries: the jam with the user's role, its schedule, its topics.
     # This runs after the socket joined the hub, so the jam row's last_seq
     # read here is the snapshot's seq: every later event reaches the socket.
@@ -339,19 +349,45 @@ def socket_snapshot(*, slug: str, user: User | AnonymousUser) -> SocketSnapshot:
     jam = Jam.objects.filter(slug=slug).annotate(member_role=role_of_user).first()
     if jam is None:
         raise NotFound if user.is_authenticated else LoginRequired
-    ctx = JamContext(jam=jam, user=user, role=jam.member_role, phases=list(jam.phases.all()))
+    return socket_hello(_socket_jam_state(jam), user=user, role=jam.member_role)
+
+
+def socket_jam_state(*, jam_id: int) -> SocketJamState | None:
+    """The jam-wide part of a socket's snapshot (three queries), for the
+    process's snapshot cache (jams/consumers.py); None for no such jam."""
+    jam = Jam.objects.filter(pk=jam_id).first()
+    return None if jam is None else _socket_jam_state(jam)
+
+
+def _socket_jam_state(jam: Jam) -> SocketJamState:
+    return SocketJamState(
+        jam=jam,
+        phases=list(jam.phases.all()),
+        topics=[{"id": t.pk, "title": t.title} for t in jam.topics.all()],
+        seq=jam.last_seq,
+    )
+
+
+def socket_hello(
+    state: SocketJamState, *, user: User | AnonymousUser, role: str | None
+) -> SocketSnapshot:
+    """A member's snapshot from the jam-wide state and their role, or
+    LoginRequired/Forbidden when they may not read the jam now (the phase
+    comes from the clock, not from the state)."""
+    from .rules import Action, jam_require
+
+    ctx = JamContext(jam=state.jam, user=user, role=role, phases=state.phases)
     jam_require(ctx, Action.READ)
     role = ctx.role or ""
-    seq = jam.last_seq
     hello = {
         "type": "hello",
-        "seq": seq,
-        "jam": {"slug": ctx.jam.slug, "title": ctx.jam.title},
+        "seq": state.seq,
+        "jam": {"slug": state.jam.slug, "title": state.jam.title},
         "role": role,
         "phase": phase_payload(ctx.state()),
-        "topics": [{"id": t.pk, "title": t.title} for t in ctx.jam.topics.all()],
+        "topics": state.topics,
     }
-    return SocketSnapshot(jam_id=ctx.jam.pk, role=role, seq=seq, hello=hello)
+    return SocketSnapshot(jam_id=state.jam.pk, role=role, seq=state.seq, hello=hello)
 
 
 def socket_role(*, jam_id: int, user_id: int) -> str | None:

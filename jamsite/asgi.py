@@ -4,7 +4,8 @@ Order matters: Django is set up by get_asgi_application() before anything
 that imports models (the routing) is imported. WebSockets: the origin check
 first, then the database-outage guard (a handshake that cannot load its
 session or user is closed with 4503 "try again later", jams/middleware.py),
-then the session and user, then the routes.
+then either a socket ticket (jams/tickets.py: no session or user loaded)
+or the session and user, then the routes.
 """
 
 import os
@@ -20,12 +21,18 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from jams.middleware import DatabaseOutageGuard  # noqa: E402
 from jams.routing import websocket_urlpatterns  # noqa: E402
+from jams.tickets import TicketOrSessionAuth  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            DatabaseOutageGuard(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            DatabaseOutageGuard(
+                TicketOrSessionAuth(
+                    ticketed=URLRouter(websocket_urlpatterns),
+                    with_session=AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
+                )
+            )
         ),
     }
 )

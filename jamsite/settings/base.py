@@ -302,6 +302,11 @@ JAM_WS_MESSAGE_BURST = env.float("JAM_WS_MESSAGE_BURST", default=20.0)
 # retry with jittered backoff) instead of every handshake timing out.
 JAM_WS_CONNECTS_IN_FLIGHT = env.int("JAM_WS_CONNECTS_IN_FLIGHT", default=32)
 JAM_WS_CONNECT_WAIT_SECONDS = env.float("JAM_WS_CONNECT_WAIT_SECONDS", default=3.0)
+# Socket tickets (jams/tickets.py): how long a member's signed pass opens
+# the jam socket without the session, and how long a process may reuse a
+# jam's connect snapshot (while no event has passed since it was read).
+JAM_WS_TICKET_SECONDS = env.int("JAM_WS_TICKET_SECONDS", default=300)
+JAM_WS_SNAPSHOT_SECONDS = env.float("JAM_WS_SNAPSHOT_SECONDS", default=2.0)
 # The hub's heartbeat to sockets and its group-membership refresh (jams/hub.py).
 JAM_HUB_TICK_SECONDS = env.float("JAM_HUB_TICK_SECONDS", default=20.0)
 JAM_HUB_REFRESH_SECONDS = env.float("JAM_HUB_REFRESH_SECONDS", default=30.0)

@@ -46,6 +46,10 @@ class JamSocket {
   constructor(slug) {
     this.slug = slug;
     this.lastSeq = Number(body.dataset.seq || 0);
+    // A signed pass that opens the socket without loading the session
+    // (jams/tickets.py); every hello brings a fresh one for the next connect.
+    this.ticket = body.dataset.ticket || null;
+    this.greeted = false;
     this.attempt = 0;
     this.pending = new Map(); // client_id -> message, resent after reconnect
     this.handlers = new Map();
@@ -58,14 +62,18 @@ class JamSocket {
 
   connect() {
     const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${scheme}://${window.location.host}/ws/jams/${this.slug}/`);
+    const query = this.ticket ? `?ticket=${encodeURIComponent(this.ticket)}` : "";
+    const ws = new WebSocket(`${scheme}://${window.location.host}/ws/jams/${this.slug}/${query}`);
     this.ws = ws;
+    this.greeted = false;
     ws.addEventListener("message", (e) => this.receive(e.data));
     ws.addEventListener("close", (e) => this.closed(e));
   }
 
   closed(event) {
     setStatus("offline");
+    // Refused before its hello: the next attempt goes on the session.
+    if (!this.greeted) this.ticket = null;
     if (event.code === 4403 || event.code === 4401) return; // not allowed: stop
     // Full jitter exponential backoff, capped at 30 s.
     const cap = Math.min(30000, 500 * 2 ** this.attempt);
@@ -95,6 +103,8 @@ class JamSocket {
     }
     if (msg.type === "hello") {
       this.attempt = 0;
+      this.greeted = true;
+      if (msg.ticket) this.ticket = msg.ticket;
       setStatus("online");
       if (body.dataset.topic) this.send({ type: "subscribe", topic: Number(body.dataset.topic) });
       if (body.dataset.idea) this.send({ type: "subscribe", idea: Number(body.dataset.idea) });

@@ -1,5 +1,6 @@
 """Benchmarks only: sessions for participant1..N@example.com, straight into
-the session store, one session key per line on stdout.
+the session store, one session key per line on stdout (with ``--tickets
+SLUG``, each followed by the member's socket ticket for that jam).
 
 Signing in thousands of sockets through the login form (two requests and a
 password hash each) would take longer than the benchmark itself; this writes
@@ -21,6 +22,8 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 from accounts.models import User
+from jams.models import Membership
+from jams.tickets import ticket_issue
 
 
 class Command(BaseCommand):
@@ -29,6 +32,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("count", type=int)
         parser.add_argument("--prefix", default="participant")
+        parser.add_argument(
+            "--tickets",
+            metavar="SLUG",
+            help="also print each member's socket ticket for this jam, after the key",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
@@ -55,4 +63,17 @@ class Command(BaseCommand):
                 Session(session_key=key, session_data=store.encode(data), expire_date=expires)
             )
         Session.objects.bulk_create(rows, batch_size=1000)
-        self.stdout.write("\n".join(r.session_key for r in rows))
+        lines = [row.session_key for row in rows]
+        if options["tickets"]:
+            memberships = {
+                m.user_id: m
+                for m in Membership.objects.filter(
+                    jam__slug=options["tickets"], user__in=users.values()
+                )
+            }
+            lines = [
+                f"{key} {ticket_issue(user_id=m.user_id, jam_id=m.jam_id, role=m.role)}"
+                for key, email in zip(lines, emails, strict=True)
+                if (m := memberships.get(users[email].pk)) is not None
+            ]
+        self.stdout.write("\n".join(lines))
