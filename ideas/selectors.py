@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count, Q
+from django.db.models import CharField, Count, OuterRef, Q, Subquery, Value
 
 from accounts.models import User
 from jams.models import Topic
@@ -52,6 +52,7 @@ THREAD_POST_FIELDS = (
     "id", "parent_id", "author_id", "created_at", "edited_at", "hidden_at", "hidden_reason",
     "body_html", "agree_count", "disagree_count", "pass_count",
 )  # fmt: skip
+_AUTHOR_ID = THREAD_POST_FIELDS.index("author_id")
 
 
 @dataclass
@@ -71,35 +72,41 @@ class Thread:
 
 def thread_for_idea(*, idea: Idea, user_id: int | None) -> Thread:
     """The idea's posts as a tree, with their authors' names and the viewer's
-    reactions. Four queries."""
-    rows = list(
-        Post.objects.filter(idea=idea).order_by("created_at", "id").values(*THREAD_POST_FIELDS)
-    )
-    author_ids = {row["author_id"] for row in rows if row["author_id"] is not None}
-    names = {
-        user.pk: user.display_name
-        for user in User.objects.filter(pk__in=author_ids).only("id", "name", "email")
-    }
-    posts = [ThreadPost(**row, author_name=names.get(row["author_id"])) for row in rows]
-    reactions: dict[int, str] = {}
+    reactions. Two queries: the posts (their authors and the viewer's
+    reaction joined in, one round trip rather than three), and merged ideas."""
+    posts_query = Post.objects.filter(idea=idea).order_by("created_at", "id")
     if user_id is not None:
-        reactions = dict(
-            Reaction.objects.filter(post__idea=idea, user_id=user_id).values_list(
-                "post_id", "value"
-            )
-        )
-    nodes = {p.pk: PostNode(post=p, my_reaction=reactions.get(p.pk)) for p in posts}
+        reaction = Reaction.objects.filter(post=OuterRef("pk"), user_id=user_id)
+        posts_query = posts_query.annotate(my_reaction=Subquery(reaction.values("value")[:1]))
+    else:
+        posts_query = posts_query.annotate(my_reaction=Value(None, output_field=CharField()))
+    rows = posts_query.values_list(
+        *THREAD_POST_FIELDS, "author__name", "author__email", "my_reaction"
+    )
+    # Each author's User.display_name, read through one unsaved User rather
+    # than a User built for each author (~60 us each).
+    author, names = User(), dict[int, str]()
+    nodes: dict[int, PostNode] = {}
+    for *values, author_name, author_email, my_reaction in rows:
+        author_id = values[_AUTHOR_ID]
+        name = None if author_id is None else names.get(author_id)
+        if author_id is not None and name is None:
+            author.name, author.email = author_name, author_email
+            name = names[author_id] = author.display_name
+        values.append(name)  # ThreadPost.author_name
+        post = ThreadPost(*values)
+        nodes[post.id] = PostNode(post=post, my_reaction=my_reaction)
     opening = None
-    for post in posts:
-        node = nodes[post.pk]
-        if post.parent_id is None:
+    for node in nodes.values():
+        parent_id = node.post.parent_id
+        if parent_id is None:
             opening = node
-        elif post.parent_id in nodes:
-            nodes[post.parent_id].children.append(node)
+        elif parent_id in nodes:
+            nodes[parent_id].children.append(node)
     if opening is None:
         raise Post.DoesNotExist(f"idea {idea.pk} has no opening post")
     merged = list(Idea.objects.filter(merged_into=idea).only("id", "title", "jam_id"))
-    return Thread(idea=idea, opening=opening, reply_count=len(posts) - 1, merged=merged)
+    return Thread(idea=idea, opening=opening, reply_count=len(nodes) - 1, merged=merged)
 
 
 def flag_queue(*, jam_id: int) -> list[Post]:

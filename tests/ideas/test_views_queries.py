@@ -87,3 +87,20 @@ def test_thread_of_500_posts_queries_do_not_grow(
     grow_thread(idea, 495)
     with django_assert_max_num_queries(small):  # type: ignore[operator]
         client.get(url)
+
+
+def test_thread_queries_do_not_grow_with_merged_ideas(
+    django_assert_max_num_queries: Callable[..., object], signed_in: Callable[[Jam], Client]
+) -> None:
+    jam = jam_in_stage(Stage.DISCUSSION)
+    client = signed_in(jam)
+    idea = idea_in(jam, title="Thread")
+    url = reverse("ideas:idea", args=[jam.slug, idea.pk])
+    duplicates = [idea_in(jam, title=f"Duplicate {i}") for i in range(6)]
+    Idea.objects.filter(pk=duplicates[0].pk).update(merged_into=idea)
+    small = queries(client, url)
+    Idea.objects.filter(pk__in=[d.pk for d in duplicates]).update(merged_into=idea)
+    with django_assert_max_num_queries(small):  # type: ignore[operator]
+        response = client.get(url)
+    for duplicate in duplicates:
+        assert duplicate.get_absolute_url().encode() in response.content
