@@ -6,7 +6,9 @@ no network), median of N renders against a seeded database.
 
 It creates its own test database (``test_<name>`` of DATABASE_URL, SQLite
 when unset), seeds the demo jam, adds a thread of ``--posts`` posts by 50
-members, renders each page ``--renders`` times as a participant and prints
+members, one every 7 minutes for 2.4 days after the opening post (so that the page shows ~500
+distinct times of day, as a real thread does, not 500 copies of one),
+renders each page ``--renders`` times as a participant and prints
 the median, p90 and the number of queries per render, with the load
 average before and after each page's renders.
 """
@@ -19,6 +21,7 @@ import platform
 import statistics
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -55,6 +58,7 @@ def main() -> None:
         assert idea is not None
         opening = Post.objects.get(idea=idea, parent=None)
         authors = list(User.objects.filter(email__startswith="participant"))
+        start = opening.created_at
         Post.objects.bulk_create(
             Post(
                 jam=jam,
@@ -65,6 +69,7 @@ def main() -> None:
                 author=authors[i % len(authors)],
                 body=f"Reply {i} " + "text " * 40,
                 body_html=f"<p>Reply {i} " + "text " * 40 + "</p>",
+                created_at=start + timedelta(minutes=7 * i, seconds=i),
             )
             for i in range(args.posts - Post.objects.filter(idea=idea).count())
         )
