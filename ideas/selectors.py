@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from django.db.models import CharField, Count, OuterRef, Q, Subquery, Value
 
@@ -24,10 +25,10 @@ def ideas_for_topic(*, topic: Topic, staff: bool, limit: int = 200) -> list[Idea
     return list(ideas.order_by("-pinned_at", "-last_activity_at", "-id")[:limit])
 
 
-@dataclass(frozen=True, slots=True)
-class ThreadPost:
+class ThreadPost(NamedTuple):
     """A post as the thread page shows it (ideas/templatetags/thread_tags.py):
-    plain values, cheaper to load than a Post and a User per post."""
+    plain values, cheaper to load than a Post and a User per post (and a
+    tuple: ~4x cheaper to make than a frozen dataclass, 500 times a page)."""
 
     id: int
     parent_id: int | None
