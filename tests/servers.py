@@ -364,6 +364,11 @@ class Server:
             return [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), app]
         return [
             str(BIN / "uvicorn"),
+            # The sans-I/O implementation: uvicorn's legacy one (its default,
+            # "websockets") raises on a close right after accept under load
+            # (AttributeError 'transfer_data_task', docs/benchmarks.md).
+            "--ws",
+            "websockets-sansio",
             "--host",
             "127.0.0.1",
             "--port",
