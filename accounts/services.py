@@ -37,7 +37,7 @@ def account_delete(*, user: User) -> None:
     flags, sessions and email addresses go. The audit log keeps what was
     done but no longer who: its actor label becomes a pseudonym, the one
     change ever made to audit rows, and the deletion itself is logged."""
-    from jams.models import AuditEntry
+    from jams.models import AuditEntry, Membership
     from jams.realtime import user_signal
     from jams.services import audit_append
 
@@ -48,8 +48,9 @@ def account_delete(*, user: User) -> None:
         AuditEntry.objects.filter(actor=user).update(actor_label=pseudonym)
         audit_append(jam=None, actor=None, action="account.deleted", target=pseudonym)
         user_id = user.pk
+        jam_ids = list(Membership.objects.filter(user_id=user_id).values_list("jam_id", flat=True))
         user.delete()
-        user_signal(user_id=user_id)  # open sockets re-check and close
+        user_signal(user_id=user_id, jam_ids=jam_ids)  # open sockets re-check and close
         if photo:
             transaction.on_commit(lambda: storage.delete(photo))
 

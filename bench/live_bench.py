@@ -14,7 +14,9 @@ when DATABASE_URL names one, else SQLite) seeded with ``seed_demo
 default 12 here, and a channel prefix of its own), and server processes
 started with ``tests.e2e.server_settings``. Sockets sign in with sessions
 written by ``manage.py bench_sessions N`` (the login form would take longer
-than the benchmark).
+than the benchmark); the connect, storm and hold suites run once on those
+sessions and once on socket tickets (``--auth``, jams/tickets.py), the way
+jam.js reconnects.
 
 Every socket is a real member's: watchers subscribe to one topic and
 ``resume`` as jam.js does; posters (other members, at most 4 posts/s each,
@@ -146,7 +148,10 @@ class BenchServer(Server):
         if self.app:
             command[-1] = self.app
         if self.kind == "uvicorn":
-            command[-1:-1] = ["--ws", self.ws or "websockets"]
+            if "--ws" in command:
+                command[command.index("--ws") + 1] = self.ws or UVICORN_WS
+            else:
+                command[-1:-1] = ["--ws", self.ws or UVICORN_WS]
             if self.tree is not None:
                 command[-1:-1] = ["--app-dir", str(self.tree)]
         else:
@@ -206,6 +211,10 @@ def start_server(
 
 
 PROFILE_DIR: Path | None = None
+# uvicorn's WebSocket implementation (--uvicorn-ws): "websockets-sansio" (as
+# tests/servers.py and the README run it), "websockets" (uvicorn's default,
+# its legacy one) or "wsproto".
+UVICORN_WS = "websockets-sansio"
 PROFILERS: list[subprocess.Popen[bytes]] = []
 # --baseline REV: that commit's code, exported with git archive, for
 # "before" rows run side by side with this checkout's ("after").
@@ -250,6 +259,8 @@ class WorkerSpec:
     # Socket tickets by session key (jams/tickets.py): connect with
     # ?ticket=..., as jam.js does; the session cookie is sent as well.
     tickets: dict[str, str] | None = None
+    # Ask for batched frames (?batch=1), as jam.js does.
+    batch: bool = False
 
 
 def _pin(core: int | None) -> None:
@@ -289,17 +300,19 @@ class Watchers:
         self.connected_at: list[float] = []
 
     def on_live(self, payload: bytes, now: float) -> None:
-        i = payload.find(b"zq")
-        if i < 0:
-            return
-        j = payload.find(b"qz", i + 2)
+        """Count every post in the frame (a batching socket's frame holds
+        several, a line each)."""
         if not self.measuring:
             return
-        self.delivered += 1
-        self.latencies.append(now - float(payload[i + 2 : j]))
-        if not self.first:
-            self.first = now
-        self.last = now
+        i = payload.find(b"zq")
+        while i >= 0:
+            j = payload.find(b"qz", i + 2)
+            self.delivered += 1
+            self.latencies.append(now - float(payload[i + 2 : j]))
+            if not self.first:
+                self.first = now
+            self.last = now
+            i = payload.find(b"zq", j + 2)
 
     async def open_one(self, sessionid: str) -> None:
         """Connect one socket; with ``spec.retry``, again after a refusal,
@@ -327,10 +340,11 @@ class Watchers:
         def on_text(payload: bytes, now: float) -> None:
             if live:
                 self.on_live(payload, now)
-            else:
-                message = json.loads(payload)
+                return
+            for line in payload.split(b"\n"):
+                message = json.loads(line)
                 if message.get("type") == "event":
-                    self.on_live(payload, now)
+                    self.on_live(line, now)
                 else:
                     inbox.put_nowait(message)
 
@@ -355,9 +369,10 @@ class Watchers:
                 )
                 self.clients.append(client)
                 return None
-            path = "/ws/jams/demo/"
+            query = {"batch": "1"} if spec.batch else {}
             if spec.tickets:
-                path += "?ticket=" + urllib.parse.quote(spec.tickets[sessionid])
+                query["ticket"] = spec.tickets[sessionid]
+            path = "/ws/jams/demo/" + ("?" + urllib.parse.urlencode(query) if query else "")
             client = await WSClient.open(
                 "127.0.0.1",
                 spec.port,
@@ -727,8 +742,10 @@ class Bench:
         posters: int | None = None,
         concurrency: int = 50,
         gen_core: int | None = GEN_CORE,
+        batch: bool = False,
     ) -> list[dict[str, Any]]:
-        """Watchers split evenly over ``servers``; posters on the first one."""
+        """Watchers split evenly over ``servers``; posters on the first one;
+        with ``batch`` the watchers ask for batched frames (?batch=1)."""
         args = self.args
         posters = posters or max(2, int(max(rates) // 4) + 1)
         procs = max(1, args.gen_procs)
@@ -744,6 +761,7 @@ class Bench:
                         topic=self.topic,
                         concurrency=concurrency,
                         core=gen_core,
+                        batch=batch,
                     )
                 )
         poster_spec = WorkerSpec(
@@ -960,13 +978,15 @@ def suite_matrix(bench: Bench) -> None:
                     tree=tree,
                 )
                 try:
-                    bench.run_fanout(
-                        f"{prefix}{kind} {layer}",
-                        [server],
-                        mode="jam",
-                        watchers=args.watchers,
-                        rates=rates,
-                    )
+                    for framing in frames(args, tree):
+                        bench.run_fanout(
+                            f"{prefix}{kind} {layer}" + (" batch" if framing == "batch" else ""),
+                            [server],
+                            mode="jam",
+                            watchers=args.watchers,
+                            rates=rates,
+                            batch=framing == "batch",
+                        )
                 finally:
                     server.stop()
 
@@ -988,16 +1008,36 @@ def suite_connect(bench: Bench) -> None:
             tree=tree,
         )
         try:
-            row = bench.run_connect(
-                f"{prefix}one at a time {kind} {layer}", server, n=200, concurrency=1
-            )
-            print(
-                f"  {row['server_cpu_s'] / 200 * 1e3:.1f} ms server CPU and "
-                f"{row['seconds'] / 200 * 1e3:.1f} ms wall per connect",
-                flush=True,
-            )
+            for auth in auths(bench.args, tree):
+                row = bench.run_connect(
+                    f"{prefix}one at a time {kind} {layer} {auth}",
+                    server,
+                    n=200,
+                    concurrency=1,
+                    tickets=auth == "ticket",
+                )
+                print(
+                    f"  {row['server_cpu_s'] / 200 * 1e3:.1f} ms server CPU and "
+                    f"{row['seconds'] / 200 * 1e3:.1f} ms wall per connect",
+                    flush=True,
+                )
         finally:
             server.stop()
+
+
+def frames(args: argparse.Namespace, tree: Path | None) -> list[str]:
+    """How watchers take live events (``--frames``): one frame per event
+    ("single") or batched frames ("batch", ?batch=1, as jam.js); a baseline
+    tree may not batch, so it runs single only."""
+    chosen = [f for f in args.frames.split(",") if f]
+    return [f for f in chosen if f == "single" or tree is None]
+
+
+def auths(args: argparse.Namespace, tree: Path | None) -> list[str]:
+    """The ways sockets sign in for this run (``--auth``); a baseline tree
+    (``--baseline``) may not know tickets, so it runs on sessions only."""
+    chosen = [a for a in args.auth.split(",") if a]
+    return [a for a in chosen if a == "session" or tree is None]
 
 
 def suite_storm(bench: Bench) -> None:
@@ -1012,7 +1052,6 @@ def suite_storm(bench: Bench) -> None:
     if bench.deployment.redis and args.storm_pool_check:
         # What the pool cap of redis-py (100) does to a storm, for the record.
         configs.insert(0, ("uvicorn", "redis", "100", "", None))
-    auths = [a for a in args.storm_auth.split(",") if a]
     for kind, lay, pool, prefix, tree in configs:
         env = {"CHANNEL_LAYER": lay}
         if pool:
@@ -1027,9 +1066,7 @@ def suite_storm(bench: Bench) -> None:
         try:
             pool_note = f" pool {pool}" if pool else ""
             first = True
-            for auth in auths:
-                if auth == "ticket" and tree is not None:
-                    continue  # the baseline may not know tickets
+            for auth in auths(args, tree):
                 for retry in [0.0] + ([args.storm_retry] if args.storm_retry else []):
                     if not first:
                         server.stop()  # every storm meets a fresh process
@@ -1065,13 +1102,18 @@ def suite_hold(bench: Bench) -> None:
             tree=tree,
         )
         try:
-            bench.run_connect(
-                f"{prefix}hold {kind} {layer}",
-                server,
-                n=args.hold,
-                concurrency=args.hold_concurrency,
-                hold=args.hold_seconds,
-            )
+            for i, auth in enumerate(auths(args, tree)):
+                if i:
+                    server.stop()  # every hold starts from an empty process
+                    server.start()
+                bench.run_connect(
+                    f"{prefix}hold {kind} {layer} {auth}",
+                    server,
+                    n=args.hold,
+                    concurrency=args.hold_concurrency,
+                    hold=args.hold_seconds,
+                    tickets=auth == "ticket",
+                )
         finally:
             server.stop()
 
@@ -1084,32 +1126,37 @@ def suite_two(bench: Bench) -> None:
         return
     rates = [float(args.two_rate)]
     env = {"CHANNEL_LAYER": "redis-pubsub"}
-    one = start_server(bench.deployment, "uvicorn", "two-solo", env=env, core=SERVER_CORE)
-    try:
-        bench.run_fanout(
-            "1 x uvicorn redis-pubsub",
-            [one],
-            mode="jam",
-            watchers=args.watchers,
-            rates=rates,
-            gen_core=None,
-        )
-    finally:
-        one.stop()
-    a = start_server(bench.deployment, "uvicorn", "two-a", env=env, core=SERVER_CORE)
-    b = start_server(bench.deployment, "uvicorn", "two-b", env=env, core=GEN_CORE)
-    try:
-        bench.run_fanout(
-            "2 x uvicorn redis-pubsub",
-            [a, b],
-            mode="jam",
-            watchers=args.watchers,
-            rates=rates,
-            gen_core=None,
-        )
-    finally:
-        a.stop()
-        b.stop()
+    for framing in frames(args, None):
+        batch = framing == "batch"
+        tag = " batch" if batch else ""
+        one = start_server(bench.deployment, "uvicorn", "two-solo", env=env, core=SERVER_CORE)
+        try:
+            bench.run_fanout(
+                f"1 x uvicorn redis-pubsub{tag}",
+                [one],
+                mode="jam",
+                watchers=args.watchers,
+                rates=rates,
+                gen_core=None,
+                batch=batch,
+            )
+        finally:
+            one.stop()
+        a = start_server(bench.deployment, "uvicorn", "two-a", env=env, core=SERVER_CORE)
+        b = start_server(bench.deployment, "uvicorn", "two-b", env=env, core=GEN_CORE)
+        try:
+            bench.run_fanout(
+                f"2 x uvicorn redis-pubsub{tag}",
+                [a, b],
+                mode="jam",
+                watchers=args.watchers,
+                rates=rates,
+                gen_core=None,
+                batch=batch,
+            )
+        finally:
+            a.stop()
+            b.stop()
 
 
 def suite_posting(bench: Bench) -> None:
@@ -1199,9 +1246,20 @@ def main() -> None:
         help="also storm with clients that retry refused connects for this many seconds",
     )
     parser.add_argument(
-        "--storm-auth",
+        "--auth",
         default="session,ticket",
-        help="how storm sockets authenticate: session cookie, socket ticket, or both",
+        help="how connect, storm and hold sockets authenticate: session cookie, "
+        "socket ticket, or both (each its own run)",
+    )
+    parser.add_argument(
+        "--frames",
+        default="single,batch",
+        help="fan-out watchers: one frame per event, batched frames (?batch=1), or both",
+    )
+    parser.add_argument(
+        "--uvicorn-ws",
+        default="websockets-sansio",
+        help="uvicorn's WebSocket implementation: websockets-sansio, websockets (legacy)",
     )
     parser.add_argument("--hold", type=int, default=10000)
     parser.add_argument("--hold-seconds", type=float, default=10.0)
@@ -1223,6 +1281,8 @@ def main() -> None:
     os.environ.setdefault("JAM_E2E_REDIS_DB", "12")
     global PROFILE_DIR
     PROFILE_DIR = args.py_spy
+    global UVICORN_WS
+    UVICORN_WS = args.uvicorn_ws
     nofile = raise_nofile()
     suites = [s for s in args.suite.split(",") if s]
     need = args.watchers

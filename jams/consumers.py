@@ -10,10 +10,12 @@ import functools
 import json
 import logging
 import time
+import urllib.parse
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.sessions import InstanceSessionWrapper
@@ -50,11 +52,15 @@ CLOSE_ABUSE = 4429
 # "try again later" (RFC 6455) on connect, a retryable ``unavailable`` error
 # for a message. Not a bug of ours, so no traceback in the log.
 CLOSE_TRY_AGAIN = 1013
+# The same on an accepted socket (daphne sends no 1013; jams/middleware.py).
+CLOSE_RETRY_LATER = 4503
 DATABASE_DOWN = (OperationalError, InterfaceError)
 # Rate-limited messages tolerated in a row before the socket is closed.
 ABUSE_STRIKES = 50
 # How long live events wait for the client's first resume after connect.
 HOLD_SECONDS = 2.0
+# How long a ticketed socket's membership read waits for others to share it.
+ROLE_READ_DELAY = 0.05
 
 
 def _db[T](function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
@@ -91,7 +97,9 @@ class ConnectGate:
     sockets do their connect work at a time, in arrival order; a socket that
     waited ``wait`` seconds for its turn is refused at once (the handshake is
     declined; jam.js retries with jittered backoff), so the process keeps
-    accepting at full speed while the storm spreads out over the retries."""
+    accepting at full speed while the storm spreads out over the retries.
+    A ticketed connect (jams/tickets.py) takes the gate only for its
+    snapshot read, which the snapshot cache usually spares it."""
 
     def __init__(self, *, limit: int, wait: float) -> None:
         self.slots = asyncio.Semaphore(limit)
@@ -170,6 +178,57 @@ def snapshot_cache() -> SnapshotCache:
     return cache
 
 
+class RoleReads:
+    """Membership reads of ticketed sockets going live without a resume,
+    batched per process (event loop): the sockets that ask within ``delay``
+    seconds share one query per jam. A storm of ticketed connects would
+    otherwise make one read per socket two seconds after its hello, each
+    with its thread hop and pooled-connection checkout."""
+
+    def __init__(self, *, delay: float) -> None:
+        self.delay = delay
+        self.waiting: dict[int, dict[int, list[asyncio.Future[str | None]]]] = {}
+        self.batch: asyncio.Task[None] | None = None
+
+    async def role(self, *, jam_id: int, user_id: int) -> str | None:
+        """The member's role now, or None when they are no member."""
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self.waiting.setdefault(jam_id, {}).setdefault(user_id, []).append(future)
+        if self.batch is None:
+            self.batch = asyncio.ensure_future(self._read())
+        return await future
+
+    async def _read(self) -> None:
+        await asyncio.sleep(self.delay)
+        waiting, self.waiting, self.batch = self.waiting, {}, None
+        for jam_id, users in waiting.items():
+            try:
+                roles = await _db(live.socket_roles)(jam_id=jam_id, user_ids=list(users))
+            except Exception as exc:  # each socket decides (an outage: try again later)
+                for futures in users.values():
+                    for future in futures:
+                        if not future.done():
+                            future.set_exception(exc)
+                continue
+            for user_id, futures in users.items():
+                for future in futures:
+                    if not future.done():
+                        future.set_result(roles.get(user_id))
+
+
+_role_reads: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RoleReads] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def role_reads() -> RoleReads:
+    loop = asyncio.get_running_loop()
+    reads = _role_reads.get(loop)
+    if reads is None:
+        reads = _role_reads[loop] = RoleReads(delay=ROLE_READ_DELAY)
+    return reads
+
+
 # Jam ids by slug, per process (a slug names one jam at a time; a stale entry
 # is noticed by the snapshot and corrected).
 _jam_ids: dict[str, int] = {}
@@ -191,6 +250,8 @@ class JamConsumer(AsyncWebsocketConsumer):
     accepted = False
     verified = True
     """False for a ticketed socket until its membership was read."""
+    batching = False
+    outbox: list[str] = []  # never appended: _start gives each socket its own
 
     async def connect(self) -> None:
         ticket: SocketTicket | None = self.scope.get("jam_ticket")
@@ -198,26 +259,33 @@ class JamConsumer(AsyncWebsocketConsumer):
         if ticket is None and (user is None or not user.is_authenticated):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        gate = connect_gate()
-        if not await gate.enter():
-            await self.close(code=CLOSE_TRY_AGAIN)  # too many connects at once: later
-            return
         try:
             if ticket is not None:
-                await self._connect_ticketed(ticket)
+                await self._connect_ticketed(ticket)  # takes the gate for a read only
             else:
-                await self._connect(user)
+                gate = connect_gate()
+                if not await gate.enter():
+                    await self.close(code=CLOSE_TRY_AGAIN)  # too many connects at once: later
+                    return
+                try:
+                    await self._connect(user)
+                finally:
+                    gate.leave()
         except DATABASE_DOWN as exc:
             logger.warning("socket refused, the database is unavailable: %s", exc)
             if self.hub is not None:
                 await self.hub.leave(self)
                 self.hub = None
             await self.close(code=CLOSE_TRY_AGAIN)
-        finally:
-            gate.leave()
 
     def _start(self, user_id: int) -> None:
         self.user_id = user_id
+        # ?batch=1: the client takes several messages in one frame, separated
+        # by newlines (docs/protocol.md); live events are then queued and
+        # flushed together.
+        query = self.scope.get("query_string", b"").decode("latin-1")
+        self.batching = urllib.parse.parse_qs(query).get("batch") == ["1"]
+        self.outbox: list[str] = []
         self.topics: set[int] = set()
         self.ideas: set[int] = set()
         # Events go out on each socket in strictly increasing seq: clients
@@ -257,9 +325,21 @@ class JamConsumer(AsyncWebsocketConsumer):
         cache = snapshot_cache()
         state = cache.get(self.jam_id, self.hub)
         if state is None:
-            state = await _db(live.socket_jam_state)(jam_id=self.jam_id)
-            if state is not None:
-                cache.put(state)
+            gate = connect_gate()
+            if not await gate.enter():
+                await self.hub.leave(self)
+                self.hub = None
+                await self.close(code=CLOSE_TRY_AGAIN)  # too many reads at once: later
+                return
+            try:
+                # Another socket may have read it while this one waited.
+                state = cache.get(self.jam_id, self.hub)
+                if state is None:
+                    state = await _db(live.socket_jam_state)(jam_id=self.jam_id)
+                    if state is not None:
+                        cache.put(state)
+            finally:
+                gate.leave()
         if state is None or state.jam.slug != slug:
             await self.hub.leave(self)
             self.hub = None
@@ -337,6 +417,17 @@ class JamConsumer(AsyncWebsocketConsumer):
             await self.hub.leave(self)
             self.hub = None
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch without its ``aclose_old_connections()`` before
+        every handler: that is a hop to the thread-sensitive thread for each
+        connect, message and disconnect (a sixth of the server's samples in a
+        connect storm), and this consumer never holds a connection between
+        calls (``_db`` closes each on its worker thread)."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     # --- Hub callbacks -------------------------------------------------------
 
     def wants(self, *, topic: int | None, idea: int | None, recipient: int | None) -> bool:
@@ -355,8 +446,33 @@ class JamConsumer(AsyncWebsocketConsumer):
             self.held.append((seq, text))
             return
         self.sent = seq
+        if self.batching:
+            # Queued: the hub flushes every socket's queue when it has handed
+            # out what it had (jams/hub.py), so events that arrive together
+            # leave together, one frame per socket.
+            if not self.outbox and self.hub is not None:
+                self.hub.flush_soon(self)
+            self.outbox.append(text)
+            return
         # Straight to the ASGI send: the hot path of the fan-out.
         await self.frame_send({"type": "websocket.send", "text": text})
+
+    async def flush(self) -> None:
+        """Send the queued live events in one frame, one message a line."""
+        if not self.outbox:
+            return
+        outbox, self.outbox = self.outbox, []
+        text = outbox[0] if len(outbox) == 1 else "\n".join(outbox)
+        await self.frame_send({"type": "websocket.send", "text": text})
+
+    async def send(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
+    ) -> None:
+        # Anything sent directly (a replay, an ack, an error) goes after the
+        # queued live events, so seqs stay increasing on the wire.
+        if self.outbox:
+            await self.flush()
+        await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
 
     @functools.cached_property
     def frame_send(self) -> Callable[[dict[str, Any]], Awaitable[None]]:
@@ -384,13 +500,20 @@ class JamConsumer(AsyncWebsocketConsumer):
         held, self.held = self.held or [], None
         for seq, text in sorted(held):
             await self.deliver(seq, text)
+        await self.flush()
 
     async def hold_expired(self) -> None:
         """No resume came: go live from the snapshot (a ticketed socket once
-        its membership is read)."""
+        its membership is read, in a batch with other sockets')."""
         self.hold_timer = None
         if not self.verified:
-            if not await self.recheck():
+            try:
+                role = await role_reads().role(jam_id=self.jam_id, user_id=self.user_id)
+            except DATABASE_DOWN as exc:
+                logger.warning("ticketed socket closed, the database is unavailable: %s", exc)
+                await self.close(code=CLOSE_RETRY_LATER)
+                return
+            if not await self._apply_role(role):
                 return
             self.verified = True
         if not self.replaying:
@@ -409,6 +532,9 @@ class JamConsumer(AsyncWebsocketConsumer):
         """Read the member's role again: a changed role is sent, a lost
         membership closes the socket (False)."""
         role = await _db(live.socket_role)(jam_id=self.jam_id, user_id=self.user_id)
+        return await self._apply_role(role)
+
+    async def _apply_role(self, role: str | None) -> bool:
         if role is None:
             await self._revoked()
             return False

@@ -37,7 +37,7 @@ from django.conf import settings
 
 from .middleware import DATABASE_DOWN
 from .presence import PresenceBoard, PresenceReport
-from .realtime import jam_group, user_group
+from .realtime import jam_group
 from .sequencer import Message, Sequencer
 
 logger = logging.getLogger(__name__)
@@ -45,6 +45,9 @@ logger = logging.getLogger(__name__)
 # How long an event after a hole waits for the missing one (reordering
 # between publishing processes takes milliseconds) before it is fetched.
 GAP_SECONDS = 0.5
+# At most this many events go to a batching socket's queue before the hub
+# lets the flush run.
+FLUSH_EVERY = 16
 
 
 def _closed_socket_errors() -> tuple[type[BaseException], ...]:
@@ -91,6 +94,8 @@ class Socket(Protocol):
 
     async def tick(self, seq: int) -> None: ...
 
+    async def flush(self) -> None: ...
+
 
 class Hub:
     def __init__(self, layer: BaseChannelLayer) -> None:
@@ -102,6 +107,8 @@ class Hub:
         self.presence: dict[int, PresenceBoard] = {}
         self._presence_sent: dict[int, dict[str, Any]] = {}
         self._gap_checks: dict[int, asyncio.Task[None]] = {}
+        self._unflushed: dict[Socket, None] = {}  # in the order they were queued
+        self._flusher: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._ready = asyncio.Lock()
 
@@ -128,10 +135,9 @@ class Hub:
                 latest = (await _latest_seqs([socket.jam_id])).get(socket.jam_id, 0)
                 self.sequencers[socket.jam_id] = Sequencer(next_seq=latest + 1)
         jam_sockets.add(socket)
-        user_sockets = self.users.setdefault(socket.user_id, set())
-        if not user_sockets:
-            await self.layer.group_add(user_group(socket.user_id), channel)
-        user_sockets.add(socket)
+        # Messages for one user (their events, a re-check) come through the
+        # jam's group too (jams.realtime.user_signal): no group per user.
+        self.users.setdefault(socket.user_id, set()).add(socket)
 
     async def leave(self, socket: Socket) -> None:
         jam_sockets = self.jams.get(socket.jam_id, set())
@@ -147,7 +153,6 @@ class Hub:
             await self.layer.group_discard(jam_group(socket.jam_id), channel)
         if not user_sockets:
             self.users.pop(socket.user_id, None)
-            await self.layer.group_discard(user_group(socket.user_id), channel)
 
     def released_seq(self, jam_id: int) -> int | None:
         """The seq up to which every event of the jam has gone out to this
@@ -168,11 +173,37 @@ class Hub:
 
     # --- Receiving -------------------------------------------------------------
 
+    def flush_soon(self, socket: Socket) -> None:
+        """The socket queued live events (a batching client): send them once
+        the hub has handed out what has arrived."""
+        self._unflushed[socket] = None
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.ensure_future(self._flush())
+
+    async def _flush(self) -> None:
+        while self._unflushed:
+            sockets, self._unflushed = list(self._unflushed), {}
+            for socket in sockets:
+                try:
+                    await socket.flush()
+                except Exception as exc:
+                    _send_failed(exc)
+
     async def _listen(self, channel: str) -> None:
+        handed_out = 0
         while True:
             try:
                 message = await self.layer.receive(channel)
                 await self.dispatch(message)
+                # Events that were waiting in the layer are handed out without
+                # a pause (receiving them does not suspend), and the flush of
+                # batching sockets runs when the hub pauses: under load several
+                # events share each socket's frame. Bounded, so a flood cannot
+                # keep the flush waiting.
+                handed_out += 1
+                if self._unflushed and handed_out >= FLUSH_EVERY:
+                    handed_out = 0
+                    await asyncio.sleep(0)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -287,8 +318,6 @@ class Hub:
             return
         for jam_id in list(self.jams):
             await self.layer.group_add(jam_group(jam_id), channel)
-        for user_id in list(self.users):
-            await self.layer.group_add(user_group(user_id), channel)
 
     # --- Presence --------------------------------------------------------------
 

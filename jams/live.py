@@ -36,6 +36,7 @@ SocketSnapshot = selectors.SocketSnapshot
 socket_snapshot = selectors.socket_snapshot
 socket_jam_state = selectors.socket_jam_state
 socket_role = selectors.socket_role
+socket_roles = selectors.socket_roles
 
 
 def socket_hello_for_ticket(

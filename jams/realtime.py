@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,10 +28,6 @@ logger = logging.getLogger(__name__)
 
 def jam_group(jam_id: int) -> str:
     return f"jam.{jam_id}"
-
-
-def user_group(user_id: int) -> str:
-    return f"user.{user_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,19 +166,23 @@ def broadcast(event: RecordedEvent) -> None:
         logger.exception("broadcast of %s#%s failed; clients will resume", event.jam_id, event.seq)
 
 
-def user_signal(*, user_id: int) -> None:
-    """After commit, tell every open socket of a user to re-check itself
-    (role changed, removed from a jam)."""
+def user_signal(*, user_id: int, jam_ids: Iterable[int]) -> None:
+    """After commit, tell every open socket of a user in these jams to
+    re-check itself (role changed, removed from a jam, account deleted).
+
+    Sent through the jams' groups, which every process holding a socket of
+    the jam follows anyway: a group per user would cost each process a
+    subscription (and its Redis round trips) per member connected."""
     layer = get_channel_layer()
     if layer is None:
         return
+    groups = [jam_group(jam_id) for jam_id in dict.fromkeys(jam_ids)]
 
     def send() -> None:
-        try:
-            async_to_sync(layer.group_send)(
-                user_group(user_id), {"type": "user.recheck", "user": user_id}
-            )
-        except Exception:
-            logger.exception("user signal to %s failed", user_id)
+        for group in groups:
+            try:
+                async_to_sync(layer.group_send)(group, {"type": "user.recheck", "user": user_id})
+            except Exception:
+                logger.exception("user signal to %s failed", user_id)
 
     transaction.on_commit(send)

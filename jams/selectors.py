@@ -398,6 +398,15 @@ def socket_role(*, jam_id: int, user_id: int) -> str | None:
     )
 
 
+def socket_roles(*, jam_id: int, user_ids: list[int]) -> dict[int, str]:
+    """The roles of those of ``user_ids`` who are members of the jam."""
+    return dict(
+        Membership.objects.filter(jam_id=jam_id, user_id__in=user_ids).values_list(
+            "user_id", "role"
+        )
+    )
+
+
 def latest_seqs(*, jam_ids: list[int]) -> dict[int, int]:
     return dict(Jam.objects.filter(pk__in=jam_ids).values_list("pk", "last_seq"))
 

@@ -612,7 +612,7 @@ def invitation_accept(*, user: User, token: str, now: datetime | None = None) ->
                 if existing.role != invitation.role:
                     existing.role = invitation.role
                     existing.save(update_fields=["role"])
-                    realtime.user_signal(user_id=user.pk)
+                    realtime.user_signal(user_id=user.pk, jam_ids=[jam.pk])
             else:
                 membership = _membership_add(
                     jam=jam, user=user, role=invitation.role, how="invited"
@@ -648,7 +648,7 @@ def membership_set_role(
             reason=reason,
             data={"before": before, "after": role},
         )
-        realtime.user_signal(user_id=membership.user_id)
+        realtime.user_signal(user_id=membership.user_id, jam_ids=[jam.pk])
     return membership
 
 
@@ -672,7 +672,7 @@ def membership_remove(*, actor: User, membership: Membership, reason: str = "") 
             target=email,
             reason=reason,
         )
-        realtime.user_signal(user_id=user_id)
+        realtime.user_signal(user_id=user_id, jam_ids=[jam.pk])
 
 
 # --- Alerts ------------------------------------------------------------------

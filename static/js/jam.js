@@ -62,7 +62,8 @@ class JamSocket {
 
   connect() {
     const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-    const query = this.ticket ? `?ticket=${encodeURIComponent(this.ticket)}` : "";
+    // batch=1: live events that arrive together come in one frame, a line each.
+    const query = this.ticket ? `?batch=1&ticket=${encodeURIComponent(this.ticket)}` : "?batch=1";
     const ws = new WebSocket(`${scheme}://${window.location.host}/ws/jams/${this.slug}/${query}`);
     this.ws = ws;
     this.greeted = false;
@@ -94,7 +95,11 @@ class JamSocket {
     return message.client_id;
   }
 
-  receive(text) {
+  receive(frame) {
+    for (const line of frame.split("\n")) this.receiveOne(line);
+  }
+
+  receiveOne(text) {
     let msg;
     try {
       msg = JSON.parse(text);

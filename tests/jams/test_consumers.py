@@ -330,6 +330,23 @@ async def test_removed_member_is_disconnected(world, connected) -> None:
     assert output == {"type": "websocket.close", "code": 4403}
 
 
+async def test_deleting_an_account_closes_its_sockets_in_every_jam(world, connected) -> None:
+    from accounts.services import account_delete
+
+    other = await database_sync_to_async(jam_in_stage)(Stage.DISCUSSION)
+    await Membership.objects.acreate(jam=other, user=world["alice"], role=Role.PARTICIPANT)
+    comm, ok, _ = await open_socket(world["alice"], other)
+    assert ok
+    second = Socket(comm)
+    await second.receive_until("hello")
+    await database_sync_to_async(account_delete)(user=world["alice"])
+    for socket in (connected["alice"], second):
+        assert (await socket.receive_until("error"))["code"] == "forbidden"
+        output = await socket.comm.receive_output(timeout=2)
+        assert output == {"type": "websocket.close", "code": 4403}
+    assert await connected["bob"].quiet()  # nobody else is touched
+
+
 async def test_role_change_reaches_open_sockets(world, connected) -> None:
     from jams.services import membership_set_role
 

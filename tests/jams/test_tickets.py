@@ -280,3 +280,38 @@ async def test_a_change_without_an_event_shows_after_the_snapshot_lifetime(world
     assert (await receive_until(second, "hello"))["jam"]["title"] == "Renamed jam"
     await first.disconnect()
     await second.disconnect()
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_sockets_going_live_together_share_a_membership_read(world, monkeypatch) -> None:
+    monkeypatch.setattr(consumers, "HOLD_SECONDS", 0.2)
+    jam = world["jam"]
+    tickets = {
+        name: ticket_for(world[name], jam, role)
+        for name, role in (("alice", "participant"), ("host", "facilitator"), ("boss", "organizer"))
+    }
+    await remove(world)  # alice's ticket is still valid, her membership is gone
+    await Membership.objects.filter(jam=jam, user=world["boss"]).aupdate(role=Role.FACILITATOR)
+    sockets = {}
+    for name, ticket in tickets.items():
+        comm, ok, _ = await open_socket(jam.slug, ticket=ticket)
+        assert ok
+        await receive_until(comm, "hello")
+        sockets[name] = comm
+    # No resume from anyone: the three reads are one batch.
+    assert (await receive_until(sockets["alice"], "error"))["code"] == "forbidden"
+    assert await sockets["alice"].receive_output(timeout=WAIT) == {
+        "type": "websocket.close",
+        "code": 4403,
+    }
+    # The organizer's ticket is out of date: the read corrects the role.
+    assert await receive_until(sockets["boss"], "role") == {"type": "role", "role": "facilitator"}
+    await sockets["host"].send_to(
+        text_data=json.dumps({"type": "alert", "client_id": str(uuid.uuid4()), "text": "Hello"})
+    )
+    for name in ("host", "boss"):
+        event = await receive_until(sockets[name], "event")
+        assert (event["event"], event["data"]["text"]) == ("alert", "Hello")
+    for comm in sockets.values():
+        await comm.disconnect()
