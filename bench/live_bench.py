@@ -904,7 +904,14 @@ def print_row(row: dict[str, Any]) -> None:
 def table(rows: list[dict[str, Any]]) -> str:
     """A Markdown table of the fan-out rows, with ratios to the bare reference
     at the same post rate."""
-    bare = {r["post_rate"]: r for r in rows if r["label"].startswith("bare")}
+
+    def server_of(label: str) -> str:
+        return "daphne" if "daphne" in label else "uvicorn"
+
+    # The reference of a row is the bare app on the same server at the same rate.
+    bare = {
+        (server_of(r["label"]), r["post_rate"]): r for r in rows if r["label"].startswith("bare")
+    }
     lines = [
         "| server / layer | posts/s x sockets | delivered/expected | deliveries/s | vs bare "
         "| p50 ms | p95 ms | p99 ms | p99 vs bare | server CPU | us/delivery | gen CPU "
@@ -914,7 +921,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         if "post_rate" not in r:
             continue
-        ref = bare.get(r["post_rate"])
+        ref = bare.get((server_of(r["label"]), r["post_rate"]))
         ratio = f"{r['rate'] / ref['rate']:.2f}" if ref else "-"
         p99_ratio = f"{r['p99'] / ref['p99']:.1f}x" if ref and ref["p99"] > 0 else "-"
         cpu = "+".join(f"{c * 100:.0f}%" for c in r["server_cpu"])
@@ -978,7 +985,10 @@ def suite_matrix(bench: Bench) -> None:
                     tree=tree,
                 )
                 try:
-                    for framing in frames(args, tree):
+                    for i, framing in enumerate(frames(args, tree)):
+                        if i:
+                            server.stop()  # a fresh process: no backlog or growth carried over
+                            server.start()
                         bench.run_fanout(
                             f"{prefix}{kind} {layer}" + (" batch" if framing == "batch" else ""),
                             [server],

@@ -48,6 +48,10 @@ GAP_SECONDS = 0.5
 # At most this many events go to a batching socket's queue before the hub
 # lets the flush run.
 FLUSH_EVERY = 16
+# A flush of batching sockets waits until this long after the previous one
+# ended, so that under load the events of that time share one frame per
+# socket; an event after a quiet spell goes out at once.
+FLUSH_GAP_SECONDS = 0.01
 
 
 def _closed_socket_errors() -> tuple[type[BaseException], ...]:
@@ -109,6 +113,7 @@ class Hub:
         self._gap_checks: dict[int, asyncio.Task[None]] = {}
         self._unflushed: dict[Socket, None] = {}  # in the order they were queued
         self._flusher: asyncio.Task[None] | None = None
+        self._flushed_at = 0.0  # loop time the last flush ended
         self._tasks: list[asyncio.Task[None]] = []
         self._ready = asyncio.Lock()
 
@@ -181,6 +186,10 @@ class Hub:
             self._flusher = asyncio.ensure_future(self._flush())
 
     async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        wait = self._flushed_at + FLUSH_GAP_SECONDS - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
         while self._unflushed:
             sockets, self._unflushed = list(self._unflushed), {}
             for socket in sockets:
@@ -188,6 +197,7 @@ class Hub:
                     await socket.flush()
                 except Exception as exc:
                     _send_failed(exc)
+        self._flushed_at = loop.time()
 
     async def _listen(self, channel: str) -> None:
         handed_out = 0
