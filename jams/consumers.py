@@ -10,13 +10,13 @@ import functools
 import json
 import logging
 import time
-import urllib.parse
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.sessions import InstanceSessionWrapper
 from django.conf import settings
@@ -41,7 +41,7 @@ from .protocol import (
 )
 from .ratelimit import TokenBucket
 from .selectors import SocketJamState
-from .tickets import SocketTicket, ticket_issue
+from .tickets import SocketTicket, query_value, ticket_issue
 
 logger = logging.getLogger(__name__)
 
@@ -283,8 +283,7 @@ class JamConsumer(AsyncWebsocketConsumer):
         # ?batch=1: the client takes several messages in one frame, separated
         # by newlines (docs/protocol.md); live events are then queued and
         # flushed together.
-        query = self.scope.get("query_string", b"").decode("latin-1")
-        self.batching = urllib.parse.parse_qs(query).get("batch") == ["1"]
+        self.batching = query_value(self.scope.get("query_string", b""), b"batch") == "1"
         self.outbox: list[str] = []
         self.topics: set[int] = set()
         self.ideas: set[int] = set()
@@ -427,6 +426,12 @@ class JamConsumer(AsyncWebsocketConsumer):
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        """Channels' handler without its ``aclose_old_connections()`` (the same
+        thread hop as in ``dispatch``) and its loop over ``groups`` (none)."""
+        await self.disconnect(message.get("code", 1000))
+        raise StopConsumer
 
     # --- Hub callbacks -------------------------------------------------------
 

@@ -56,8 +56,10 @@ def test_the_ticket_is_taken_from_the_query_string() -> None:
     text = ticket_issue(user_id=1, jam_id=2, role="participant")
     query = f"x=1&ticket={text.replace(':', '%3A')}".encode()
     assert ticket_from_query(query) == SocketTicket(user_id=1, jam_id=2, role="participant")
+    assert ticket_from_query(f"batch=1&ticket={text}".encode()) == SocketTicket(1, 2, "participant")
     assert ticket_from_query(b"") is None
     assert ticket_from_query(b"ticket=") is None
+    assert ticket_from_query(b"noticket=" + text.encode()) is None
 
 
 def test_member_pages_carry_a_ticket_for_their_socket(db) -> None:
