@@ -1142,34 +1142,24 @@ def suite_two(bench: Bench) -> None:
     for framing in frames(args, None):
         batch = framing == "batch"
         tag = " batch" if batch else ""
-        one = start_server(bench.deployment, "uvicorn", "two-solo", env=env, core=SERVER_CORE)
-        try:
-            bench.run_fanout(
-                f"1 x uvicorn redis-pubsub{tag}",
-                [one],
-                mode="jam",
-                watchers=args.watchers,
-                rates=rates,
-                gen_core=None,
-                batch=batch,
-            )
-        finally:
-            one.stop()
-        a = start_server(bench.deployment, "uvicorn", "two-a", env=env, core=SERVER_CORE)
-        b = start_server(bench.deployment, "uvicorn", "two-b", env=env, core=GEN_CORE)
-        try:
-            bench.run_fanout(
-                f"2 x uvicorn redis-pubsub{tag}",
-                [a, b],
-                mode="jam",
-                watchers=args.watchers,
-                rates=rates,
-                gen_core=None,
-                batch=batch,
-            )
-        finally:
-            a.stop()
-            b.stop()
+        for count, cores in ((1, [SERVER_CORE]), (2, [SERVER_CORE, GEN_CORE])):
+            servers = [
+                start_server(bench.deployment, "uvicorn", f"two-{count}-{i}", env=env, core=core)
+                for i, core in enumerate(cores)
+            ]
+            try:
+                bench.run_fanout(
+                    f"{count} x uvicorn redis-pubsub{tag}",
+                    servers,
+                    mode="jam",
+                    watchers=args.watchers,
+                    rates=rates,
+                    gen_core=None,
+                    batch=batch,
+                )
+            finally:
+                for server in servers:
+                    server.stop()
 
 
 def suite_posting(bench: Bench) -> None:

@@ -87,6 +87,21 @@ def _db[T](function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
     return database_sync_to_async(run, thread_sensitive=False)
 
 
+def per_loop[T](make: Callable[[], T]) -> Callable[[], T]:
+    """One ``make()`` per event loop (per server process; each test has its
+    own loop), created on first use and gone with its loop."""
+    made: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, T] = weakref.WeakKeyDictionary()
+
+    def get() -> T:
+        loop = asyncio.get_running_loop()
+        value = made.get(loop)
+        if value is None:
+            value = made[loop] = make()
+        return value
+
+    return get
+
+
 class ConnectGate:
     """Admission control for connects, per process (event loop).
 
@@ -119,19 +134,11 @@ class ConnectGate:
         self.slots.release()
 
 
-_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ConnectGate] = (
-    weakref.WeakKeyDictionary()
+connect_gate = per_loop(
+    lambda: ConnectGate(
+        limit=settings.JAM_WS_CONNECTS_IN_FLIGHT, wait=settings.JAM_WS_CONNECT_WAIT_SECONDS
+    )
 )
-
-
-def connect_gate() -> ConnectGate:
-    loop = asyncio.get_running_loop()
-    gate = _gates.get(loop)
-    if gate is None:
-        gate = _gates[loop] = ConnectGate(
-            limit=settings.JAM_WS_CONNECTS_IN_FLIGHT, wait=settings.JAM_WS_CONNECT_WAIT_SECONDS
-        )
-    return gate
 
 
 class SnapshotCache:
@@ -165,17 +172,7 @@ class SnapshotCache:
         self.entries[state.jam.pk] = (time.monotonic(), state)
 
 
-_snapshot_caches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SnapshotCache] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def snapshot_cache() -> SnapshotCache:
-    loop = asyncio.get_running_loop()
-    cache = _snapshot_caches.get(loop)
-    if cache is None:
-        cache = _snapshot_caches[loop] = SnapshotCache(ttl=settings.JAM_WS_SNAPSHOT_SECONDS)
-    return cache
+snapshot_cache = per_loop(lambda: SnapshotCache(ttl=settings.JAM_WS_SNAPSHOT_SECONDS))
 
 
 class RoleReads:
@@ -216,17 +213,7 @@ class RoleReads:
                         future.set_result(roles.get(user_id))
 
 
-_role_reads: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RoleReads] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def role_reads() -> RoleReads:
-    loop = asyncio.get_running_loop()
-    reads = _role_reads.get(loop)
-    if reads is None:
-        reads = _role_reads[loop] = RoleReads(delay=ROLE_READ_DELAY)
-    return reads
+role_reads = per_loop(lambda: RoleReads(delay=ROLE_READ_DELAY))
 
 
 # Jam ids by slug, per process (a slug names one jam at a time; a stale entry

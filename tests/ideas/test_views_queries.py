@@ -62,6 +62,14 @@ def signed_in() -> Callable[[Jam], Client]:
     return sign_in
 
 
+def thread_page(signed_in: Callable[[Jam], Client]) -> tuple[Jam, Client, Idea, str]:
+    """A jam in discussion, a signed-in member's client, an idea and its page."""
+    jam = jam_in_stage(Stage.DISCUSSION)
+    client = signed_in(jam)
+    idea = idea_in(jam, title="Thread")
+    return jam, client, idea, reverse("ideas:idea", args=[jam.slug, idea.pk])
+
+
 def test_jam_home_queries_do_not_grow(
     django_assert_max_num_queries: Callable[..., object], signed_in: Callable[[Jam], Client]
 ) -> None:
@@ -78,10 +86,7 @@ def test_jam_home_queries_do_not_grow(
 def test_thread_of_500_posts_queries_do_not_grow(
     django_assert_max_num_queries: Callable[..., object], signed_in: Callable[[Jam], Client]
 ) -> None:
-    jam = jam_in_stage(Stage.DISCUSSION)
-    client = signed_in(jam)
-    idea = idea_in(jam, title="Thread")
-    url = reverse("ideas:idea", args=[jam.slug, idea.pk])
+    _jam, client, idea, url = thread_page(signed_in)
     grow_thread(idea, 5)
     small = queries(client, url)
     grow_thread(idea, 495)
@@ -92,10 +97,7 @@ def test_thread_of_500_posts_queries_do_not_grow(
 def test_thread_queries_do_not_grow_with_merged_ideas(
     django_assert_max_num_queries: Callable[..., object], signed_in: Callable[[Jam], Client]
 ) -> None:
-    jam = jam_in_stage(Stage.DISCUSSION)
-    client = signed_in(jam)
-    idea = idea_in(jam, title="Thread")
-    url = reverse("ideas:idea", args=[jam.slug, idea.pk])
+    jam, client, idea, url = thread_page(signed_in)
     duplicates = [idea_in(jam, title=f"Duplicate {i}") for i in range(6)]
     Idea.objects.filter(pk=duplicates[0].pk).update(merged_into=idea)
     small = queries(client, url)

@@ -77,22 +77,6 @@ class Socket:
 
 
 @pytest.fixture
-async def world() -> dict[str, Any]:
-    def build() -> dict[str, Any]:
-        jam = jam_in_stage(Stage.DISCUSSION)
-        return {
-            "jam": jam,
-            "topic": TopicFactory(jam=jam, title="Cities"),
-            "alice": member(jam, Role.PARTICIPANT),
-            "bob": member(jam, Role.PARTICIPANT),
-            "host": member(jam, Role.FACILITATOR),
-            "boss": member(jam, Role.ORGANIZER),
-        }
-
-    return await database_sync_to_async(build)()
-
-
-@pytest.fixture
 async def connected(world: dict[str, Any]) -> AsyncIterator[dict[str, Socket]]:
     sockets = {}
     for name in ("alice", "bob"):

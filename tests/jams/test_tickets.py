@@ -23,7 +23,7 @@ from jams.models import Jam, Membership, Role
 from jams.phases import Stage
 from jams.tickets import SocketTicket, ticket_from_query, ticket_issue, ticket_read
 from jamsite.asgi import application
-from tests.factories import TopicFactory, jam_in_stage, member
+from tests.factories import jam_in_stage, member
 
 ORIGIN = "http://127.0.0.1:8000"
 WAIT = 3
@@ -104,21 +104,6 @@ async def receive_until(comm: WebsocketCommunicator, kind: str) -> dict[str, Any
         message = json.loads(await comm.receive_from(timeout=WAIT))
         if message["type"] == kind:
             return message
-
-
-@pytest.fixture
-async def world() -> dict[str, Any]:
-    def build() -> dict[str, Any]:
-        jam = jam_in_stage(Stage.DISCUSSION)
-        return {
-            "jam": jam,
-            "topic": TopicFactory(jam=jam, title="Cities"),
-            "alice": member(jam, Role.PARTICIPANT),
-            "host": member(jam, Role.FACILITATOR),
-            "boss": member(jam, Role.ORGANIZER),
-        }
-
-    return await database_sync_to_async(build)()
 
 
 def ticket_for(user: Any, jam: Jam, role: str = "participant") -> str:
