@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils.translation import gettext as _
 
-from . import live
+from . import live, middleware
 from .errors import DomainError, Forbidden, RateLimited
 from .groupcommit import group_commit_for_loop
 from .hub import Hub, hub_for_loop
@@ -52,8 +52,6 @@ CLOSE_ABUSE = 4429
 # "try again later" (RFC 6455) on connect, a retryable ``unavailable`` error
 # for a message. Not a bug of ours, so no traceback in the log.
 CLOSE_TRY_AGAIN = 1013
-# The same on an accepted socket (daphne sends no 1013; jams/middleware.py).
-CLOSE_RETRY_LATER = 4503
 DATABASE_DOWN = (OperationalError, InterfaceError)
 # Rate-limited messages tolerated in a row before the socket is closed.
 ABUSE_STRIKES = 50
@@ -239,7 +237,7 @@ class JamConsumer(AsyncWebsocketConsumer):
     """False for a ticketed socket until its membership was read."""
     batching = False
     closing = False
-    """Set once this side closed the socket: nothing more is read or sent."""
+    """Set once this side closed the socket: frames still arriving are ignored."""
     outbox: list[str] = []  # never appended: _start gives each socket its own
 
     async def connect(self) -> None:
@@ -262,10 +260,7 @@ class JamConsumer(AsyncWebsocketConsumer):
                     gate.leave()
         except DATABASE_DOWN as exc:
             logger.warning("socket refused, the database is unavailable: %s", exc)
-            if self.hub is not None:
-                await self.hub.leave(self)
-                self.hub = None
-            await self.close(code=CLOSE_TRY_AGAIN)
+            await self._refuse(CLOSE_TRY_AGAIN)
 
     def _start(self, user_id: int) -> None:
         self.user_id = user_id
@@ -315,9 +310,7 @@ class JamConsumer(AsyncWebsocketConsumer):
         if state is None:
             gate = connect_gate()
             if not await gate.enter():
-                await self.hub.leave(self)
-                self.hub = None
-                await self.close(code=CLOSE_TRY_AGAIN)  # too many reads at once: later
+                await self._refuse(CLOSE_TRY_AGAIN)  # too many reads at once: later
                 return
             try:
                 # Another socket may have read it while this one waited.
@@ -329,9 +322,7 @@ class JamConsumer(AsyncWebsocketConsumer):
             finally:
                 gate.leave()
         if state is None or state.jam.slug != slug:
-            await self.hub.leave(self)
-            self.hub = None
-            await self.close(code=CLOSE_TRY_AGAIN)
+            await self._refuse(CLOSE_TRY_AGAIN)
             return
         _jam_ids[slug] = self.jam_id
         try:
@@ -392,11 +383,11 @@ class JamConsumer(AsyncWebsocketConsumer):
             HOLD_SECONDS, lambda: asyncio.ensure_future(self.hold_expired())
         )
 
-    async def _refuse(self) -> None:
+    async def _refuse(self, code: int = CLOSE_FORBIDDEN) -> None:
         if self.hub is not None:
             await self.hub.leave(self)
             self.hub = None
-        await self.close(code=CLOSE_FORBIDDEN)
+        await self.close(code=code)
 
     async def disconnect(self, code: int) -> None:
         if self.hold_timer is not None:
@@ -521,7 +512,7 @@ class JamConsumer(AsyncWebsocketConsumer):
                 role = await role_reads().role(jam_id=self.jam_id, user_id=self.user_id)
             except DATABASE_DOWN as exc:
                 logger.warning("ticketed socket closed, the database is unavailable: %s", exc)
-                await self.close(code=CLOSE_RETRY_LATER)
+                await self.close(code=middleware.CLOSE_TRY_AGAIN)  # accepted: 4503, not 1013
                 return
             if not await self._apply_role(role):
                 return
@@ -554,12 +545,9 @@ class JamConsumer(AsyncWebsocketConsumer):
         return True
 
     async def _revoked(self) -> None:
-        if self.hub is not None:
-            await self.hub.leave(self)
-            self.hub = None
         self.held = []  # nothing more goes out but the error
         await self.send_error(None, Forbidden(_("You are no longer a member of this jam.")))
-        await self.close(code=CLOSE_FORBIDDEN)
+        await self._refuse()
 
     # --- Client messages -----------------------------------------------------
 
