@@ -32,6 +32,7 @@ from .models import (
     RankingResult,
     VotingRound,
 )
+from .prepared import prepared_cursor
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -78,7 +79,7 @@ def vote_context(*, jam_id: int, voter: User) -> JamContext:
     if connection.vendor != "postgresql":
         return _vote_context_orm(jam_id=jam_id, voter=voter)
     sql, phase_fields = _VOTE_CONTEXT_SQL or _vote_context_sql()
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [voter.pk, jam_id])
         rows = cursor.fetchall()
     if not rows:
@@ -117,10 +118,10 @@ def _vote_context_sql() -> tuple[str, list[Field[Any, Any]]]:
         f"FROM {qn(Jam._meta.db_table)} j "
         f"LEFT JOIN {qn(Membership._meta.db_table)} m "
         f"ON m.{column(Membership, 'jam')} = j.{column(Jam, 'id')} "
-        f"AND m.{column(Membership, 'user')} = %s "
+        f"AND m.{column(Membership, 'user')} = %s::bigint "
         f"LEFT JOIN {qn(Phase._meta.db_table)} p "
         f"ON p.{column(Phase, 'jam')} = j.{column(Jam, 'id')} "
-        f"WHERE j.{column(Jam, 'id')} = %s ORDER BY {order}"
+        f"WHERE j.{column(Jam, 'id')} = %s::bigint ORDER BY {order}"
     )
     _VOTE_CONTEXT_SQL = (sql, phase_fields)
     return _VOTE_CONTEXT_SQL

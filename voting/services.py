@@ -26,8 +26,11 @@ no vote lands after the ranking was computed. Locks, in the order taken:
    before counting, so the published turnout moves by one in seq order.
 
 A vote on PostgreSQL is five statements (pre-check; lock and ballot items;
-check; ballot upsert; entries replaced), a first vote three more for the
-turnout (counter, seq, event); docs/voting.md has the figures.
+check; ballot upsert; entries replaced and, when the ballot starts or stops
+counting, the turnout counter moved), a vote that changes the turnout one
+more (``jams.realtime.event_record``: seq and event). Those of this module
+and ``selectors.vote_context`` run through ``voting.prepared``: PostgreSQL
+parses and plans each once per connection. docs/voting.md has the figures.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 from django.db import IntegrityError, connection, transaction
@@ -66,6 +69,7 @@ from .models import (
     ResultsVisibility,
     VotingRound,
 )
+from .prepared import prepared_cursor
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -97,12 +101,12 @@ def _vote_lock(
     IMMEDIATE transactions serialize writers instead.
     """
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(
                 f"SELECT item.idea_id FROM {VotingRound._meta.db_table} r "  # noqa: S608
                 f"LEFT JOIN {BallotItem._meta.db_table} item "
-                "ON item.round_id = r.id AND item.idea_id = ANY(%s) "
-                "WHERE r.id = %s FOR KEY SHARE OF r",
+                "ON item.round_id = r.id AND item.idea_id = ANY(%s::bigint[]) "
+                "WHERE r.id = %s::bigint FOR KEY SHARE OF r",
                 [sorted(idea_ids), voting_round.pk],
             )
             on_ballot = {idea_id for (idea_id,) in cursor.fetchall() if idea_id is not None}
@@ -267,7 +271,7 @@ def _ballot_locked(
     table = Ballot._meta.db_table
     set_size = "size = excluded.size, " if size is not None else ""
     stamp = connection.ops.adapt_datetimefield_value(now)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (round_id, voter_id, size, created_at, updated_at) "  # noqa: S608
             "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (round_id, voter_id) "
@@ -287,27 +291,37 @@ def _on_ballot(voting_round: VotingRound, idea_ids: set[int]) -> set[int]:
     )
 
 
-def _turnout(voting_round: VotingRound, before: int, after: int) -> Cast:
-    """The result of a vote that took a ballot from ``before`` to ``after``
-    entries; records the turnout when the ballot started or stopped counting."""
-    if (before > 0) == (after > 0):
-        return Cast(size=after, voters=-1)
-    # The turnout changed. The counter's row lock is held until commit and the
-    # event's seq is taken after it, so in seq order the published turnout
-    # only ever moves by one.
-    with connection.cursor() as cursor:
+def _voters_add(voting_round: VotingRound, delta: int) -> int:
+    """Move the round's turnout counter by ``delta``; returns the new turnout.
+    The counter's row lock is held until commit."""
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"UPDATE {VotingRound._meta.db_table} SET voters = voters + %s "  # noqa: S608
             "WHERE id = %s RETURNING voters",
-            [1 if after else -1, voting_round.pk],
+            [delta, voting_round.pk],
         )
         (voters,) = cursor.fetchone()
+    return int(voters)
+
+
+def _turnout_changed(voting_round: VotingRound, size: int, voters: int) -> Cast:
+    """Record the new turnout (``turnout.changed``, broadcast on commit). The
+    event's seq is taken after the counter's row lock, so in seq order the
+    published turnout only ever moves by one."""
     realtime.event_record(
         jam_id=voting_round.jam_id,
         name="turnout.changed",
         data={"round": voting_round.pk, "voters": voters},
     )
-    return Cast(size=after, voters=voters)
+    return Cast(size=size, voters=voters)
+
+
+def _turnout(voting_round: VotingRound, before: int, after: int) -> Cast:
+    """The result of a vote that took a ballot from ``before`` to ``after``
+    entries; records the turnout when the ballot started or stopped counting."""
+    if (before > 0) == (after > 0):
+        return Cast(size=after, voters=-1)
+    return _turnout_changed(voting_round, after, _voters_add(voting_round, 1 if after else -1))
 
 
 def vote_cast(
@@ -331,38 +345,74 @@ def vote_cast(
         now, on_ballot = _vote_lock(voting_round, actor, requested_ids(choices), now)
         entries = choices_clean(voting_round.method, voting_round.parameters, choices, on_ballot)
         ballot_id, _size = _ballot_locked(voting_round, actor, now, size=len(entries))
-        before = _entries_replace(voting_round, ballot_id, entries)
-        return _turnout(voting_round, before, len(entries))
+        voters = _entries_replace(voting_round, ballot_id, entries)
+        if voters is None:
+            return Cast(size=len(entries), voters=-1)
+        return _turnout_changed(voting_round, len(entries), voters)
 
 
-def _entries_replace(voting_round: VotingRound, ballot_id: int, entries: dict[int, int]) -> int:
-    """Replace a locked ballot's entries; returns how many it had before.
+def _entries_replace(
+    voting_round: VotingRound, ballot_id: int, entries: dict[int, int]
+) -> int | None:
+    """Replace a locked ballot's entries and, when the ballot starts or stops
+    counting (it had no entries before and has some now, or the reverse),
+    move the round's turnout counter; returns the new turnout then, else None.
 
-    On PostgreSQL one statement deletes and inserts (the insert reads the
-    delete's count, so the delete runs first; rows deleted by the statement
-    do not conflict with the ones it inserts). It runs after the ballot's
-    lock was taken, so it sees the entries of a submission that held it.
+    It runs after the ballot's lock was taken, so it sees the entries of a
+    submission that held it. On PostgreSQL one statement (``_ENTRIES_SQL``),
+    elsewhere the ORM (``_entries_replace_orm``); a test pins one against the
+    other.
     """
     if connection.vendor != "postgresql":
-        before, _counts = BallotEntry.objects.filter(ballot_id=ballot_id).delete()
-        BallotEntry.objects.bulk_create(
-            BallotEntry(ballot_id=ballot_id, round=voting_round, idea_id=idea_id, value=value)
-            for idea_id, value in entries.items()
-        )
-        return before
-    table = BallotEntry._meta.db_table
-    with connection.cursor() as cursor:
+        return _entries_replace_orm(voting_round, ballot_id, entries)
+    with prepared_cursor() as cursor:
         cursor.execute(
-            f"WITH gone AS (DELETE FROM {table} WHERE ballot_id = %s RETURNING 1), "  # noqa: S608
-            "counted AS (SELECT count(*) AS n FROM gone), "
-            f"added AS (INSERT INTO {table} (ballot_id, round_id, idea_id, value) "
-            "SELECT %s, %s, idea, value FROM counted, "
-            "unnest(%s::bigint[], %s::integer[]) AS new (idea, value)) "
-            "SELECT n FROM counted",
-            [ballot_id, ballot_id, voting_round.pk, list(entries), list(entries.values())],
+            _ENTRIES_SQL,
+            [
+                ballot_id,
+                ballot_id,
+                voting_round.pk,
+                list(entries),
+                list(entries.values()),
+                1 if entries else -1,
+                voting_round.pk,
+                bool(entries),
+            ],
         )
-        (before,) = cursor.fetchone()
-    return int(before)
+        (voters,) = cursor.fetchone()
+    return None if voters is None else int(voters)
+
+
+def _entries_replace_orm(
+    voting_round: VotingRound, ballot_id: int, entries: dict[int, int]
+) -> int | None:
+    before, _counts = BallotEntry.objects.filter(ballot_id=ballot_id).delete()
+    BallotEntry.objects.bulk_create(
+        BallotEntry(ballot_id=ballot_id, round=voting_round, idea_id=idea_id, value=value)
+        for idea_id, value in entries.items()
+    )
+    if (before > 0) == bool(entries):
+        return None
+    return _voters_add(voting_round, 1 if entries else -1)
+
+
+# The delete, the insert and the counter in one statement. The insert and the
+# counter read the delete's count, so the delete runs first; rows deleted by
+# the statement do not conflict with the ones it inserts. The counter's UPDATE
+# changes the row only when the count before and the ballot after disagree on
+# "counts in the turnout".
+_ENTRIES_SQL: Final = (
+    f"WITH gone AS (DELETE FROM {BallotEntry._meta.db_table} "  # noqa: S608 (names only)
+    "WHERE ballot_id = %s::bigint RETURNING 1), "
+    "counted AS (SELECT count(*) AS n FROM gone), "
+    f"added AS (INSERT INTO {BallotEntry._meta.db_table} (ballot_id, round_id, idea_id, value) "
+    "SELECT %s::bigint, %s::bigint, idea, value FROM counted, "
+    "unnest(%s::bigint[], %s::integer[]) AS new (idea, value)), "
+    f"bumped AS (UPDATE {VotingRound._meta.db_table} SET voters = voters + %s::integer "
+    "WHERE id = %s::bigint AND ((SELECT n FROM counted) > 0) <> %s::boolean "
+    "RETURNING voters) "
+    "SELECT (SELECT voters FROM bumped)"
+)
 
 
 PAIR_CHOICES = ("first", "second", "undecided")
