@@ -190,7 +190,8 @@ def start_server(
     server.start()
     if PROFILE_DIR is not None and server.process is not None:
         # py-spy (pip install py-spy) samples the server for the whole run:
-        # collapsed stacks, for flamegraph.pl or a quick sort | uniq.
+        # collapsed stacks, for flamegraph.pl or a quick sort | uniq; only
+        # the thread holding the GIL, so samples are CPU, not waiting.
         PROFILE_DIR.mkdir(parents=True, exist_ok=True)
         spy = subprocess.Popen(  # noqa: S603 - fixed command line
             [
@@ -203,6 +204,7 @@ def start_server(
                 "--rate",
                 "200",
                 "--nonblocking",
+                "--gil",
                 "-o",
                 str(PROFILE_DIR / f"{name}.txt"),
             ],
@@ -256,6 +258,9 @@ class WorkerSpec:
     setup: str = "live"  # "live": subscribe + resume; "hello": stop at the snapshot
     concurrency: int = 200  # connects in flight (0: all at once, a storm)
     core: int | None = GEN_CORE
+    # Posters only: the ports of all servers, sockets spread over them in
+    # turn (as a load balancer would); empty: all on ``port``.
+    ports: list[int] = field(default_factory=list)
     # Seconds during which a refused or failed connect is tried again after
     # a full-jitter backoff (0.25 s doubling to 4 s), as jam.js does; 0: never.
     retry: float = 0.0
@@ -409,6 +414,7 @@ class Watchers:
 async def _watch(spec: WorkerSpec, commands: Any, results: Any, counter: Any) -> None:
     watchers = Watchers(spec)
     started = time.monotonic()
+    connect_cpu0 = time.process_time()
     if spec.concurrency:
         gate = asyncio.Semaphore(spec.concurrency)
 
@@ -425,6 +431,7 @@ async def _watch(spec: WorkerSpec, commands: Any, results: Any, counter: Any) ->
             "connected": len(watchers.clients),
             "failures": watchers.failures,
             "connect_seconds": time.monotonic() - started,
+            "connect_cpu": time.process_time() - connect_cpu0,
             "retries": watchers.retries,
             "accepted_5s": sum(1 for t in accepted if t <= 5.0),
             "accepted_p50": accepted[len(accepted) // 2] if accepted else float("nan"),
@@ -502,12 +509,13 @@ async def _post(spec: WorkerSpec, commands: Any, results: Any) -> None:
     for index, sessionid in enumerate(spec.sessions):
         try:
             path = "/ws/" if spec.mode == "bare" else "/ws/jams/demo/"
+            port = spec.ports[index % len(spec.ports)] if spec.ports else spec.port
             headers = {
                 "Cookie": f"sessionid={sessionid}",
-                "Origin": f"http://127.0.0.1:{spec.port}",
+                "Origin": f"http://127.0.0.1:{port}",
             }
             client = await WSClient.open(
-                "127.0.0.1", spec.port, path, headers=headers, on_text=on_text_for(index)
+                "127.0.0.1", port, path, headers=headers, on_text=on_text_for(index)
             )
             clients.append(client)
         except Exception as exc:
@@ -627,6 +635,7 @@ class Generator:
             for key, n in got["failures"].items():
                 report["failures"][key] = report["failures"].get(key, 0) + n
         report["connect_seconds"] = seconds
+        report["connect_cpu"] = sum(g.get("connect_cpu", 0.0) for g in got_all)
         report["retries"] = sum(g.get("retries", 0) for g in got_all)
         report["accepted_5s"] = sum(g.get("accepted_5s", 0) for g in got_all)
         report["accepted_p50"] = max((g.get("accepted_p50", 0.0) for g in got_all), default=0.0)
@@ -746,9 +755,11 @@ class Bench:
         concurrency: int = 50,
         gen_core: int | None = GEN_CORE,
         batch: bool = False,
+        spread_posters: bool = False,
     ) -> list[dict[str, Any]]:
-        """Watchers split evenly over ``servers``; posters on the first one;
-        with ``batch`` the watchers ask for batched frames (?batch=1)."""
+        """Watchers split evenly over ``servers``, posters too with
+        ``spread_posters`` (else all on the first one); with ``batch`` the
+        watchers ask for batched frames (?batch=1)."""
         args = self.args
         posters = posters or max(2, int(max(rates) // 4) + 1)
         procs = max(1, args.gen_procs)
@@ -773,6 +784,7 @@ class Bench:
             sessions=self.poster_sessions(posters),
             topic=self.topic,
             core=gen_core,
+            ports=[s.port for s in servers] if spread_posters else [],
         )
         pids = [s.process.pid for s in servers if s.process is not None]
         rss0 = sum(rss_bytes(pid) for pid in pids)
@@ -869,6 +881,7 @@ class Bench:
             "mem_per_conn": (rss1 - rss0) / max(1, report["connected"]),
             "rss_mb": rss1 / 2**20,
             "server_cpu_s": cpu_seconds(pid) - cpu0,
+            "gen_cpu_s": report["connect_cpu"],
             "still_open": still_open,
             "retries": report["retries"],
             "accepted_5s": report["accepted_5s"],
@@ -882,6 +895,7 @@ class Bench:
             f"{row['retries']} retries), "
             f"failures {row['failures'] or 'none'}, {row['mem_per_conn'] / 1024:.1f} KB/conn, "
             f"RSS {row['rss_mb']:.0f} MB, still open after {hold:.0f} s: {still_open}, "
+            f"server CPU {row['server_cpu_s']:.2f} s, generator CPU {row['gen_cpu_s']:.2f} s, "
             f"load {row['load_before']} -> {row['load_after']}",
             flush=True,
         )
@@ -1041,16 +1055,18 @@ def suite_connect(bench: Bench) -> None:
 def frames(args: argparse.Namespace, tree: Path | None) -> list[str]:
     """How watchers take live events (``--frames``): one frame per event
     ("single") or batched frames ("batch", ?batch=1, as jam.js); a baseline
-    tree may not batch, so it runs single only."""
+    tree that does not batch runs single only."""
     chosen = [f for f in args.frames.split(",") if f]
-    return [f for f in chosen if f == "single" or tree is None]
+    batches = tree is None or "batching" in (tree / "jams" / "consumers.py").read_text()
+    return [f for f in chosen if f == "single" or batches]
 
 
 def auths(args: argparse.Namespace, tree: Path | None) -> list[str]:
     """The ways sockets sign in for this run (``--auth``); a baseline tree
-    (``--baseline``) may not know tickets, so it runs on sessions only."""
+    (``--baseline``) that does not know tickets runs on sessions only."""
     chosen = [a for a in args.auth.split(",") if a]
-    return [a for a in chosen if a == "session" or tree is None]
+    tickets = tree is None or (tree / "jams" / "tickets.py").exists()
+    return [a for a in chosen if a == "session" or tickets]
 
 
 def suite_storm(bench: Bench) -> None:
@@ -1132,7 +1148,10 @@ def suite_hold(bench: Bench) -> None:
 
 
 def suite_two(bench: Bench) -> None:
-    """One process vs two sharing Redis (pub/sub), same watchers and offered load."""
+    """One process vs two sharing Redis (pub/sub), same watchers and offered
+    load; with two, watchers and posters are spread over both, as a load
+    balancer would (posting into one jam through one process bound the
+    second process's share before)."""
     args = bench.args
     if not bench.deployment.redis:
         print("two servers: skipped (needs REDIS_URL)")
@@ -1156,6 +1175,7 @@ def suite_two(bench: Bench) -> None:
                     rates=rates,
                     gen_core=None,
                     batch=batch,
+                    spread_posters=True,
                 )
             finally:
                 for server in servers:
