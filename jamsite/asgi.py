@@ -5,7 +5,8 @@ that imports models (the routing) is imported. WebSockets: the origin check
 first, then the database-outage guard (a handshake that cannot load its
 session or user is closed with 4503 "try again later", jams/middleware.py),
 then either a socket ticket (jams/tickets.py: no session or user loaded)
-or the session and user, then the routes.
+or the session and user, then the routes. Once it is built, the process's garbage collector is set
+up for a server (jamsite/serverprocess.py).
 """
 
 import os
@@ -22,6 +23,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from jams.middleware import DatabaseOutageGuard  # noqa: E402
 from jams.routing import websocket_urlpatterns  # noqa: E402
 from jams.tickets import TicketOrSessionAuth  # noqa: E402
+from jamsite.serverprocess import server_process_ready  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -36,3 +38,5 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+server_process_ready()

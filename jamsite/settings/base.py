@@ -313,6 +313,12 @@ JAM_HUB_REFRESH_SECONDS = env.float("JAM_HUB_REFRESH_SECONDS", default=30.0)
 # How often each process reports who is online (jams/presence.py).
 JAM_HUB_PRESENCE_SECONDS = env.float("JAM_HUB_PRESENCE_SECONDS", default=5.0)
 JAM_SITE_URL = env("JAM_SITE_URL", default="http://127.0.0.1:8000")
+# The garbage collector of server processes (jamsite/serverprocess.py): the
+# objects of start-up are frozen out of its scans, and collections wait for
+# this many allocations ("gen0,gen1,gen2"; Python's own are 700,10,10, empty
+# keeps them): a connect storm spent half its CPU in full collections.
+JAM_GC_FREEZE = env.bool("JAM_GC_FREEZE", default=True)
+JAM_GC_THRESHOLD = env("JAM_GC_THRESHOLD", default="50000,10,10")
 
 # Background tasks (django.tasks). Django 6.1 ships only the immediate and the
 # dummy backend, so by default the task is only recorded: the AnalysisRun row
