@@ -25,6 +25,7 @@ from jams.services import alert_send
 from . import selectors, services
 from .forms import AlertForm, EditForm, IdeaForm, MergeForm, ReactForm, ReasonForm, ReplyForm
 from .models import Idea, Post
+from .templatetags.thread_tags import TreeSlot
 
 
 def _client_id(form: IdeaForm | ReplyForm) -> str | None:
@@ -82,10 +83,12 @@ def idea(request: HttpRequest, slug: str, idea_id: int) -> HttpResponse:
             return redirect(f"{idea.get_absolute_url()}#post-{written.id}")
         form_errors_to_messages(request, form)
     thread = selectors.thread_for_idea(idea=idea, user_id=request.user.pk)
-    return jam_render(
+    tree_slot = TreeSlot()
+    response = jam_render(
         request, "ideas/idea.html", ctx, idea=idea, thread=thread, staff=staff, form=form,
-        merge_form=MergeForm(), reasons=ReasonForm(),
+        merge_form=MergeForm(), reasons=ReasonForm(), tree_slot=tree_slot,
     )  # fmt: skip
+    return tree_slot.fill(response)
 
 
 @login_required

@@ -11,12 +11,16 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 import pytest
+from django.http import HttpResponse
+from django.template import Context, Template
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
 from ideas.models import Idea, Post, Reaction
+from ideas.selectors import thread_for_idea
+from ideas.templatetags.thread_tags import TreeSlot
 from jams.models import Jam, Role
 from jams.phases import Stage
 from tests.factories import idea_in, jam_in_stage, member
@@ -262,3 +266,40 @@ def test_deleted_authors_and_edits_are_labelled_in_the_viewers_language() -> Non
     english_labels = [b.full_text().split()[0] for b in english.own("button", name="value")]
     assert english_labels == ["Agree", "Disagree", "Pass"]
     assert labels != english_labels
+
+
+def test_the_tree_spliced_into_the_response_is_what_the_tag_prints_in_place() -> None:
+    """``{% post_tree ... slot=... %}`` then ``TreeSlot.fill`` gives the bytes
+    of the tree printed in place, around text of every width (Latin-1, the
+    breadcrumb's two-byte characters, an emoji), and leaves no marker."""
+    t = thread_in(Stage.DISCUSSION)
+    Post.objects.filter(pk=t.by_bob.pk).update(body_html="<p>Zoë says 🎉 ✓</p>")
+    thread = thread_for_idea(idea=t.idea, user_id=t.alice.pk)
+    context = {
+        "jam": t.jam, "idea": t.idea, "user": t.alice, "staff": True, "csrf_token": "token",
+        "can": {"react": True, "post": True, "flag": True}, "node": thread.opening,
+    }  # fmt: skip
+    around = "{% load thread_tags %}<p>é \u203a ⚠ 🎉</p>{% post_tree node SLOT %}<p>…</p>"
+    in_place = Template(around.replace("SLOT", "")).render(Context(context))
+    slot = TreeSlot()
+    marked = Template(around.replace("SLOT", "slot=slot")).render(
+        Context({**context, "slot": slot})
+    )
+    assert slot.marker in marked
+    assert "Zoë says 🎉" not in marked
+    filled = slot.fill(HttpResponse(marked))
+    assert filled.content == in_place.encode()
+    assert "Zoë says 🎉" in in_place
+
+
+def test_the_page_carries_the_tree_and_no_marker() -> None:
+    t = thread_in(Stage.DISCUSSION)
+    Post.objects.filter(pk=t.by_bob.pk).update(body_html="<p>Zoë says 🎉</p>")
+    response = signed_in(t.alice).get(reverse("ideas:idea", args=[t.jam.slug, t.idea.pk]))
+    html = response.content.decode()
+    assert "<!--post-tree-" not in html
+    assert int(response.headers["Content-Length"]) == len(response.content)
+    (thread,) = Tree(html).root.all("div", data_thread="")
+    (opening,) = [child for child in thread.children if child.tag == "article"]
+    assert opening.attrs["id"] == f"post-{t.opening.pk}"
+    assert Page(thread).post(t.by_bob).own("div", data_body="")[0].full_text() == "Zoë says 🎉"
