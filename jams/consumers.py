@@ -48,10 +48,11 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_ABUSE = 4429
-# The database cannot be reached (down, restarting, out of connections):
-# "try again later" (RFC 6455) on connect, a retryable ``unavailable`` error
-# for a message. Not a bug of ours, so no traceback in the log.
-CLOSE_TRY_AGAIN = 1013
+# The database cannot be reached (down, restarting, out of connections), or
+# too many connects at once: "try again later" (4503, jams/middleware.py) on
+# connect, a retryable ``unavailable`` error for a message. Not a bug of
+# ours, so no traceback in the log.
+CLOSE_TRY_AGAIN = middleware.CLOSE_TRY_AGAIN
 DATABASE_DOWN = (OperationalError, InterfaceError)
 # Rate-limited messages tolerated in a row before the socket is closed.
 ABUSE_STRIKES = 50
@@ -248,11 +249,14 @@ class JamConsumer(AsyncWebsocketConsumer):
             return
         try:
             if ticket is not None:
-                await self._connect_ticketed(ticket)  # takes the gate for a read only
+                # No outage guard in front of a ticketed handshake
+                # (jamsite/asgi.py): its set-up is bounded here instead.
+                async with asyncio.timeout(middleware.SETUP_SECONDS):
+                    await self._connect_ticketed(ticket)  # takes the gate for a read only
             else:
                 gate = connect_gate()
                 if not await gate.enter():
-                    await self.close(code=CLOSE_TRY_AGAIN)  # too many connects at once: later
+                    await self._try_later()  # too many connects at once
                     return
                 try:
                     await self._connect(user)
@@ -260,7 +264,13 @@ class JamConsumer(AsyncWebsocketConsumer):
                     gate.leave()
         except DATABASE_DOWN as exc:
             logger.warning("socket refused, the database is unavailable: %s", exc)
-            await self._refuse(CLOSE_TRY_AGAIN)
+            await self._try_later()
+        except TimeoutError:
+            logger.warning(
+                "socket refused, not set up within %s s (is the database down?)",
+                middleware.SETUP_SECONDS,
+            )
+            await self._try_later()
 
     def _start(self, user_id: int) -> None:
         self.user_id = user_id
@@ -300,7 +310,7 @@ class JamConsumer(AsyncWebsocketConsumer):
             # A ticket for another jam (or this slug's previous jam): the
             # client drops its ticket when refused before the hello and
             # comes back on its session.
-            await self.close(code=CLOSE_TRY_AGAIN)
+            await self._try_later()
             return
         self.jam_id, self.role = ticket.jam_id, ticket.role
         self.hub = hub_for_loop()
@@ -310,7 +320,7 @@ class JamConsumer(AsyncWebsocketConsumer):
         if state is None:
             gate = connect_gate()
             if not await gate.enter():
-                await self._refuse(CLOSE_TRY_AGAIN)  # too many reads at once: later
+                await self._try_later()  # too many reads at once
                 return
             try:
                 # Another socket may have read it while this one waited.
@@ -322,7 +332,7 @@ class JamConsumer(AsyncWebsocketConsumer):
             finally:
                 gate.leave()
         if state is None or state.jam.slug != slug:
-            await self._refuse(CLOSE_TRY_AGAIN)
+            await self._try_later()
             return
         _jam_ids[slug] = self.jam_id
         try:
@@ -388,6 +398,18 @@ class JamConsumer(AsyncWebsocketConsumer):
             await self.hub.leave(self)
             self.hub = None
         await self.close(code=code)
+
+    async def _try_later(self) -> None:
+        """Refuse the socket for now with 4503, "try again later": accepted
+        first, then closed, because servers turn a close before accept into
+        HTTP 403 and the code is lost. (For session handshakes the outage
+        guard would do the same; ticketed ones pass no guard.)"""
+        if self.hub is not None:
+            await self.hub.leave(self)
+            self.hub = None
+        if not self.accepted:
+            await self.accept()
+        await self.close(code=CLOSE_TRY_AGAIN)
 
     async def disconnect(self, code: int) -> None:
         if self.hold_timer is not None:
@@ -512,7 +534,7 @@ class JamConsumer(AsyncWebsocketConsumer):
                 role = await role_reads().role(jam_id=self.jam_id, user_id=self.user_id)
             except DATABASE_DOWN as exc:
                 logger.warning("ticketed socket closed, the database is unavailable: %s", exc)
-                await self.close(code=middleware.CLOSE_TRY_AGAIN)  # accepted: 4503, not 1013
+                await self.close(code=CLOSE_TRY_AGAIN)
                 return
             if not await self._apply_role(role):
                 return

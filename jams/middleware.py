@@ -2,11 +2,13 @@
 clean refusal of WebSocket handshakes while the database is down (ASGI).
 
 ``DatabaseOutageGuard`` sits between the origin check and Channels' session
-and auth middleware (jamsite/asgi.py). Loading the session and the user of a
-WebSocket handshake reads the database before any consumer runs, so while
-PostgreSQL is down, restarting or out of connections that read raises, and
-without the guard the server logs "Exception inside application" with a
-traceback and answers the handshake with HTTP 500.
+and auth middleware, for handshakes without a socket ticket (jamsite/asgi.py;
+ticketed ones load nothing before the consumer, which refuses them itself).
+Loading the session and the user of a WebSocket handshake reads the
+database before any consumer runs, so while PostgreSQL is down, restarting
+or out of connections that read raises, and without the guard the server
+logs "Exception inside application" with a traceback and answers the
+handshake with HTTP 500.
 
 With the guard, a database error raised before the socket is accepted
 (``django.db`` or psycopg ``OperationalError`` / ``InterfaceError``, a pool
@@ -18,11 +20,11 @@ without a traceback. Clients reconnect with jittered backoff and resume
 WebSocket library (autobahn) refuses to send any code but 1000 and
 3000-4999, and raises.
 
-The consumer's own refusal for the same cause (a close with 1013 before
-accepting, when the database goes away between the session load and the
-snapshot) gets the same treatment: servers turn a close before accept into
-HTTP 403, which hides the code, so the guard accepts first and closes with
-4503.
+An inner application's own refusal for the same cause (a close with 4503
+or 1013 before accepting) gets the same treatment: servers turn a close
+before accept into HTTP 403, which hides the code, so the guard accepts
+first and closes with 4503. (JamConsumer accepts and closes with 4503
+itself.)
 
 While PostgreSQL is down each session load waits for the connection
 pool's timeout on Channels' one thread-sensitive worker thread, so

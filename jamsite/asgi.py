@@ -2,11 +2,14 @@
 
 Order matters: Django is set up by get_asgi_application() before anything
 that imports models (the routing) is imported. WebSockets: the origin check
-first, then the database-outage guard (a handshake that cannot load its
-session or user is closed with 4503 "try again later", jams/middleware.py),
-then either a socket ticket (jams/tickets.py: no session or user loaded)
-or the session and user, then the routes. Once it is built, the process's garbage collector is set
-up for a server (jamsite/serverprocess.py).
+first, then either a socket ticket (jams/tickets.py: no session or user
+loaded; the consumer refuses it with 4503 "try again later" itself when
+the database is down) or the database-outage guard (a handshake that
+cannot load its session or user is closed with 4503, jams/middleware.py)
+and the session and user, then the routes. The guard wraps every frame a
+socket sends, so ticketed sockets, the many, do without it. Once it is
+built, the process's garbage collector is set up for a server
+(jamsite/serverprocess.py).
 """
 
 import os
@@ -29,11 +32,11 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            DatabaseOutageGuard(
-                TicketOrSessionAuth(
-                    ticketed=URLRouter(websocket_urlpatterns),
-                    with_session=AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
-                )
+            TicketOrSessionAuth(
+                ticketed=URLRouter(websocket_urlpatterns),
+                with_session=DatabaseOutageGuard(
+                    AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+                ),
             )
         ),
     }

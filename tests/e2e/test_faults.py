@@ -164,16 +164,20 @@ async def test_a_server_killed_and_restarted_loses_nothing(server: Server) -> No
         await bob.close()
 
 
-async def refused_during_outage(server: Server, sessionid: str) -> int | None:
-    """Open a socket as a browser would; the close code the server refuses it with.
+async def refused_during_outage(
+    server: Server, sessionid: str, ticket: str | None = None
+) -> int | None:
+    """Open a socket as a browser would (with a socket ticket, as jam.js
+    does on a reconnect); the close code the server refuses it with.
 
     The handshake itself succeeds (HTTP 101, not a 500 or 403) and the socket
     is closed before any message: 4503, "try again later"."""
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed
 
+    query = f"?ticket={ticket}" if ticket else ""
     async with connect(
-        f"{server.ws_url}/ws/jams/demo/",
+        f"{server.ws_url}/ws/jams/demo/{query}",
         additional_headers={"Cookie": f"sessionid={sessionid}", "Origin": server.url},
         open_timeout=10,
     ) as ws:
@@ -199,6 +203,7 @@ async def test_postgres_down_for_ten_seconds_loses_nothing(
     )
     probe = await LiveSocket.open(server, alice_sid)
     topic, start_seq = probe.hello["topics"][1]["id"], probe.last_seq
+    ticket = probe.hello["ticket"]
     await probe.close()
     alice, bob = ReconnectingClient(server, alice_sid), ReconnectingClient(server, bob_sid)
     carol = ReconnectingClient(server, carol_sid)
@@ -212,6 +217,10 @@ async def test_postgres_down_for_ten_seconds_loses_nothing(
         # A socket opened now cannot load its session: refused cleanly with
         # 4503 (the guard in jams/middleware.py), and the client retries.
         assert await refused_during_outage(server, carol_sid) == 4503
+        # So is a socket on a ticket, which passes no guard (the consumer
+        # refuses it; bob's posts moved the jam past the cached snapshot,
+        # so it needs the database).
+        assert await refused_during_outage(server, carol_sid, ticket) == 4503
         carol_connects = asyncio.create_task(carol.start(topics=(topic,), after=start_seq))
         # Posts sent during the outage: refused with a retryable error and
         # sent again (same client_id) until stored.
