@@ -6,7 +6,7 @@ organizer's "close now") is either counted or refused with ``phase_closed``;
 no vote lands after the ranking was computed. Locks, in the order taken:
 
 1. the round row, ``FOR KEY SHARE`` (``_vote_lock``), after a check that
-   takes no lock (``_vote_precheck``), then the phase check against the
+   takes no lock (``_vote_precheck``, before the transaction), then the phase check against the
    schedule as committed at that moment, in a statement of its own (a
    statement sees the database as of its start, so a check in the locking
    statement could predate a close it waited for). Votes do not block each
@@ -85,7 +85,12 @@ def _require(jam: Jam, actor: User, action: Action, now: datetime | None) -> dat
 
 
 def _vote_precheck(voting_round: VotingRound, actor: User, now: datetime | None) -> None:
-    """Refuse votes from outsiders and outside the voting stage, taking no lock."""
+    """Refuse votes from outsiders and outside the voting stage, taking no lock.
+
+    It runs before the vote's transaction: a refused vote is one statement,
+    with no transaction to roll back (a rollback would also make psycopg drop
+    the connection's prepared statements, voting/prepared.py).
+    """
     ctx = selectors.vote_context(jam_id=voting_round.jam_id, voter=actor)
     jam_require(ctx, Action.VOTE, now=now or timezone.now())
 
@@ -340,8 +345,8 @@ def vote_cast(
     (``TooLarge``).
     """
     voting_round = round
+    _vote_precheck(voting_round, actor, now)
     with transaction.atomic():
-        _vote_precheck(voting_round, actor, now)
         now, on_ballot = _vote_lock(voting_round, actor, requested_ids(choices), now)
         entries = choices_clean(voting_round.method, voting_round.parameters, choices, on_ballot)
         ballot_id, _size = _ballot_locked(voting_round, actor, now, size=len(entries))
@@ -443,8 +448,8 @@ def pairwise_judge(
     else:
         winner = first if outcome == "first" else second
         points = PairOutcome.FIRST if winner == low else PairOutcome.SECOND
+    _vote_precheck(voting_round, actor, now)
     with transaction.atomic():
-        _vote_precheck(voting_round, actor, now)
         now, on_ballot = _vote_lock(voting_round, actor, {low, high}, now)
         if on_ballot != {low, high}:
             raise Invalid(_("Both ideas must be on this ballot."))

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from jams.errors import Invalid
+from jams.errors import Invalid, NotFound
 from jams.models import Event
-from tests.factories import member, round_with_ballot
+from tests.factories import UserFactory, member, round_with_ballot
 from voting import services
 from voting.models import Ballot, BallotEntry, VotingRound
 
@@ -100,3 +101,20 @@ def test_votes_after_a_rollback_prepare_their_statements_again(jam, ideas) -> No
         {"round": voting_round.pk, "voters": 1},
         {"round": voting_round.pk, "voters": 2},
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_vote_is_one_statement_and_keeps_the_prepared_ones(jam, ideas) -> None:  # type: ignore[no-untyped-def]
+    """The pre-check runs before the vote's transaction: a vote refused by it
+    sends one statement (no BEGIN, no ROLLBACK), so psycopg keeps the
+    connection's prepared statements."""
+    voting_round = round_with_ballot(jam, ideas, method="budget", parameters={"points": 10})
+    services.vote_cast(actor=member(jam), round=voting_round, choices={ideas[0].pk: 2})
+    prepared = _prepared()
+    outsider = UserFactory()
+    with CaptureQueriesContext(connection) as captured, pytest.raises(NotFound):
+        services.vote_cast(actor=outsider, round=voting_round, choices={ideas[0].pk: 2})
+    (precheck,) = (q["sql"] for q in captured.captured_queries)
+    assert 'LEFT JOIN "jams_membership"' in precheck
+    assert _prepared() == prepared
+    assert not Ballot.objects.filter(voter=outsider).exists()
