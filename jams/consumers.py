@@ -250,9 +250,9 @@ class JamConsumer(AsyncWebsocketConsumer):
         try:
             if ticket is not None:
                 # No outage guard in front of a ticketed handshake
-                # (jamsite/asgi.py): its set-up is bounded here instead.
-                async with asyncio.timeout(middleware.SETUP_SECONDS):
-                    await self._connect_ticketed(ticket)  # takes the gate for a read only
+                # (jamsite/asgi.py): its one database read, if any, waits
+                # at most the gate's wait and the pool's timeout.
+                await self._connect_ticketed(ticket)  # takes the gate for a read only
             else:
                 gate = connect_gate()
                 if not await gate.enter():
@@ -264,12 +264,6 @@ class JamConsumer(AsyncWebsocketConsumer):
                     gate.leave()
         except DATABASE_DOWN as exc:
             logger.warning("socket refused, the database is unavailable: %s", exc)
-            await self._try_later()
-        except TimeoutError:
-            logger.warning(
-                "socket refused, not set up within %s s (is the database down?)",
-                middleware.SETUP_SECONDS,
-            )
             await self._try_later()
 
     def _start(self, user_id: int) -> None:
