@@ -11,9 +11,12 @@ So posts that arrive while a commit is in progress wait, then run together
 in one transaction and one commit, and each post's result (the ack) is
 released after that commit. A lone post is not delayed: the first one runs
 at once; batching happens only when posts queue behind a running commit.
-Broadcasts still run on commit, in seq order (``transaction.on_commit``
+Broadcasts still follow the commit, in seq order (``transaction.on_commit``
 inside a savepoint fires after the outer commit, and not at all if the
-savepoint rolled back). Failures: see ``_run_batch``.
+savepoint rolled back): the batch's committed events are collected on the
+worker thread (``realtime.broadcasts_collected``) and sent from the event
+loop before the acks are released, with no thread hop per event.
+Failures: see ``_run_batch``.
 
 Lock order: after its first write a batch holds the jam row while later
 writes of the batch lock other rows, so only writes that lock no existing
@@ -36,6 +39,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.db import close_old_connections, transaction
 
+from . import realtime
 from .errors import DomainError
 
 # Writes per transaction at most: a batch holds the jam row lock while it
@@ -73,6 +77,15 @@ def _run_batch(writes: list[Callable[[], Any]]) -> list[Outcome]:
     return outcomes
 
 
+def _run_batch_collecting(
+    writes: list[Callable[[], Any]],
+) -> tuple[list[Outcome], list[realtime.RecordedEvent]]:
+    """``_run_batch``, with the events it committed to be sent by the caller."""
+    with realtime.broadcasts_collected() as events:
+        outcomes = _run_batch(writes)
+    return outcomes, events
+
+
 class GroupCommit:
     def __init__(self) -> None:
         self.queue: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
@@ -95,11 +108,12 @@ class GroupCommit:
             while self.queue:
                 batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
                 try:
-                    outcomes = await database_sync_to_async(_run_batch, thread_sensitive=False)(
-                        [write for write, _ in batch]
-                    )
+                    outcomes, events = await database_sync_to_async(
+                        _run_batch_collecting, thread_sensitive=False
+                    )([write for write, _ in batch])
                 except Exception as exc:  # the thread pool itself failed
-                    outcomes = [(False, exc)] * len(batch)
+                    outcomes, events = [(False, exc)] * len(batch), []
+                await realtime.broadcast_many(events)
                 self.batches += 1
                 self.largest = max(self.largest, len(batch))
                 for (_, future), (ok, value) in zip(batch, outcomes, strict=True):

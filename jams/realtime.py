@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,8 +152,52 @@ def event_record(
         recipient_id=recipient_id,
         data=clean,
     )
-    transaction.on_commit(lambda: broadcast(event))
+    transaction.on_commit(lambda: _committed(event))
     return event
+
+
+# Set by ``broadcasts_collected``: committed events go into the list instead
+# of out to the layer.
+_collected: ContextVar[list[RecordedEvent] | None] = ContextVar("jam_broadcasts", default=None)
+
+
+@contextmanager
+def broadcasts_collected() -> Iterator[list[RecordedEvent]]:
+    """Within this block (on this thread), events whose transaction commits
+    are appended to the list, in commit (= seq) order, instead of being
+    sent; the caller sends them with ``broadcast_many`` once it is back on
+    the event loop. Group commit (jams/groupcommit.py) does: sending each
+    event from the worker thread took a hop to the event loop and back per
+    event (``async_to_sync``), one after another, while the batch's acks
+    and the next batch waited. Events of writes rolled back never arrive."""
+    events: list[RecordedEvent] = []
+    token = _collected.set(events)
+    try:
+        yield events
+    finally:
+        _collected.reset(token)
+
+
+def _committed(event: RecordedEvent) -> None:
+    events = _collected.get()
+    if events is None:
+        broadcast(event)
+    else:
+        events.append(event)
+
+
+async def broadcast_many(events: Iterable[RecordedEvent]) -> None:
+    """``broadcast`` for committed events, from the event loop, in order."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for event in events:
+        try:
+            await layer.group_send(jam_group(event.jam_id), event.layer_message())
+        except Exception:
+            logger.exception(
+                "broadcast of %s#%s failed; clients will resume", event.jam_id, event.seq
+            )
 
 
 def broadcast(event: RecordedEvent) -> None:

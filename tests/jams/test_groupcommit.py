@@ -178,3 +178,49 @@ async def test_events_of_a_batch_are_broadcast_after_its_commit_in_seq_order() -
     finally:
         await hub.leave(listener)
         await hub.close()
+
+
+async def test_an_event_rolled_back_in_a_batch_is_never_broadcast() -> None:
+    """The batch's events are sent after its commit from the event loop
+    (realtime.broadcasts_collected); one recorded by a write that was then
+    refused went with its savepoint and reaches nobody."""
+    from django.db import transaction
+
+    from jams import realtime
+    from jams.errors import Invalid
+
+    jam, topic, people = await database_sync_to_async(build)()
+    hub = Hub(get_channel_layer())
+    listener = RecordingSocket(jam.pk, user_id=-1)
+    listener.topics = {topic.pk}
+    await hub.join(listener)
+
+    def recorded_then_refused() -> None:
+        with transaction.atomic():
+            realtime.event_record(
+                jam_id=jam.pk, name="post.created", topic_id=topic.pk, data={"title": "Gone"}
+            )
+            raise Invalid("refused after its event was recorded")
+
+    try:
+        group = GroupCommit()
+        results = await asyncio.gather(
+            group.run(submit(jam, people[0], post_message(topic.pk, "Before"))),
+            group.run(recorded_then_refused),
+            group.run(submit(jam, people[1], post_message(topic.pk, "After"))),
+            return_exceptions=True,
+        )
+        before, refused, after = results
+        assert isinstance(refused, Invalid)
+        assert isinstance(before, dict) and isinstance(after, dict)
+        assert after["seq"] == before["seq"] + 1  # the refused event's seq went back too
+        for _ in range(60):
+            if len(listener.seqs) >= 2:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)  # anything more would have arrived by now
+        assert listener.seqs == [before["seq"], after["seq"]]
+        assert group.batches <= 2  # the refusal did not split the batch into lone runs
+    finally:
+        await hub.leave(listener)
+        await hub.close()
