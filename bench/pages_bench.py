@@ -9,8 +9,10 @@ when unset), seeds the demo jam, adds a thread of ``--posts`` posts by 50
 members, one every 7 minutes for 2.4 days after the opening post (so that the page shows ~500
 distinct times of day, as a real thread does, not 500 copies of one),
 renders each page ``--renders`` times as a participant and prints
-the median, p90 and the number of queries per render, with the load
-average before and after each page's renders.
+the median and p90 wall time, the median CPU time of this process (which
+leaves out PostgreSQL's share, and moves less than the wall time while
+other processes share the machine) and the number of queries per render,
+with the load average before and after each page's renders.
 """
 
 from __future__ import annotations
@@ -81,22 +83,27 @@ def main() -> None:
             f"thread of {args.posts} posts": reverse("ideas:idea", args=["demo", idea.pk]),
         }
         print(f"{platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs")
-        print(f"{'page':<24} {'median ms':>10} {'p90 ms':>8} {'queries':>8}  load before -> after")
+        print(
+            f"{'page':<24} {'median ms':>10} {'p90 ms':>8} {'cpu ms':>7} {'queries':>8}"
+            "  load before -> after"
+        )
         for name, url in pages.items():
             client.get(url)  # warm caches and templates
             load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-            times, counts = [], set()
+            times, cpu, counts = [], [], set()
             for _ in range(args.renders):
                 with CaptureQueriesContext(connection) as captured:
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     response = client.get(url)
                     times.append(time.perf_counter() - t0)
+                    cpu.append(time.process_time() - c0)
                 assert response.status_code == 200, response.status_code
                 counts.add(len(captured))
             times.sort()
             p90 = times[int(0.9 * (len(times) - 1))]
             print(
                 f"{name:<24} {statistics.median(times) * 1e3:>10.1f} {p90 * 1e3:>8.1f} "
+                f"{statistics.median(cpu) * 1e3:>7.1f} "
                 f"{'/'.join(map(str, sorted(counts))):>8}  {load} -> "
                 + " ".join(f"{x:.2f}" for x in os.getloadavg())
             )
