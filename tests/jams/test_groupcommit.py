@@ -61,6 +61,19 @@ def submit(jam: Jam, user: User, message: PostMessage) -> functools.partial[dict
     return functools.partial(live.post_submit, jam_id=jam.pk, user_id=user.pk, message=message)
 
 
+async def around(
+    group: GroupCommit, jam: Jam, topic: Topic, people: list[User], write: Any, titles: list[str]
+) -> list[Any]:
+    """Two posts and ``write`` between them, queued together in ``group``;
+    each outcome, exceptions included."""
+    return await asyncio.gather(
+        group.run(submit(jam, people[0], post_message(topic.pk, titles[0]))),
+        group.run(write),
+        group.run(submit(jam, people[1], post_message(topic.pk, titles[1]))),
+        return_exceptions=True,
+    )
+
+
 def stored() -> list[tuple[str, int]]:
     return list(
         Event.objects.filter(name="post.created").order_by("seq").values_list("data__title", "seq")
@@ -113,13 +126,7 @@ async def test_a_failing_write_rolls_back_alone_and_the_others_run_again() -> No
         Idea.objects.create(jam=jam, topic=topic, author=people[0], title="Half written")
         raise RuntimeError("a bug after a write")
 
-    group = GroupCommit()
-    results = await asyncio.gather(
-        group.run(submit(jam, people[0], post_message(topic.pk, "Kept A"))),
-        group.run(broken),
-        group.run(submit(jam, people[1], post_message(topic.pk, "Kept B"))),
-        return_exceptions=True,
-    )
+    results = await around(GroupCommit(), jam, topic, people, broken, ["Kept A", "Kept B"])
     assert isinstance(results[1], RuntimeError)
     titles = [title for title, _ in await database_sync_to_async(stored)()]
     assert titles == ["Kept A", "Kept B"]
@@ -204,13 +211,9 @@ async def test_an_event_rolled_back_in_a_batch_is_never_broadcast() -> None:
 
     try:
         group = GroupCommit()
-        results = await asyncio.gather(
-            group.run(submit(jam, people[0], post_message(topic.pk, "Before"))),
-            group.run(recorded_then_refused),
-            group.run(submit(jam, people[1], post_message(topic.pk, "After"))),
-            return_exceptions=True,
+        before, refused, after = await around(
+            group, jam, topic, people, recorded_then_refused, ["Before", "After"]
         )
-        before, refused, after = results
         assert isinstance(refused, Invalid)
         assert isinstance(before, dict) and isinstance(after, dict)
         assert after["seq"] == before["seq"] + 1  # the refused event's seq went back too
