@@ -1333,6 +1333,14 @@ def main() -> None:
         try:
             t0 = time.monotonic()
             deployment.prepare(participants=need)
+            if deployment.database.postgres_admin_url:
+                # Statistics for the freshly loaded tables, as a running
+                # site has them (autovacuum would take up to a minute, in
+                # the middle of the first suites).
+                import psycopg
+
+                with psycopg.connect(deployment.database.url, autocommit=True) as conn:
+                    conn.execute("ANALYZE")
             pairs = [
                 line.split()
                 for line in deployment.manage(
