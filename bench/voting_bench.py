@@ -16,7 +16,8 @@ Run from the repository root (it creates and drops its own test database,
    loading, tallying, ranking and storing the result.
 2. Votes: budget ballots of 10 entries cast through ``vote_cast`` by new
    voters from ``--workers`` PROCESSESxTHREADS (default 1x1, 1x4, 1x8, 2x4;
-   forked processes, each thread with its own connection), then changed by
+   forked processes, each an event loop running THREADS votes at a time in
+   its thread pool, as a server runs requests), then changed by
    the same voters; accepted entries per second, wall clock from a common
    start, with the load average before and after each run. It prints the
    round trips of one vote and the CPU per vote (this process and its
@@ -31,6 +32,7 @@ loop, alternating (docs/voting.md has the command).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import io
 import multiprocessing
 import os
@@ -38,6 +40,7 @@ import platform
 import statistics
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -47,8 +50,9 @@ import numpy as np
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jamsite.settings.test")
 django.setup()
 
+from asgiref.sync import sync_to_async  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.db import connection, connections  # noqa: E402
+from django.db import close_old_connections, connection, connections  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -281,30 +285,33 @@ def vote_worker(
     threads: int,
     start: Any,
 ) -> None:
-    """One process: ``threads`` threads, each with its own connection and its
-    share of the voters, released together once every process is ready."""
-    ready = threading.Barrier(threads + 1)
-    errors: list[Exception] = []
+    """One process as a server runs votes: an event loop with ``threads``
+    votes in flight, each in the loop's thread pool (``sync_to_async``, as
+    Django runs a request's view under ASGI), its connection handed back
+    to the pool after each vote (as at the end of a request). So the
+    turnout event's broadcast (``async_to_sync`` in ``jams.realtime``) goes
+    to this loop and its channel layer connection, as in a server, not to a
+    new event loop and a new Redis connection per event. Released together
+    once every process is ready."""
 
-    def work(t: int) -> None:
-        ready.wait()
+    def cast(k: int) -> None:
         try:
-            for k in range(t, len(users), threads):
-                services.vote_cast(actor=users[k], round=voting_round, choices=ballots[k])
-        except Exception as exc:
-            errors.append(exc)
+            services.vote_cast(actor=users[k], round=voting_round, choices=ballots[k])
         finally:
-            connections.close_all()
+            close_old_connections()
 
-    pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-    for thread in pool:
-        thread.start()
-    start.wait()
-    ready.wait()
-    for thread in pool:
-        thread.join()
-    if errors:
-        raise errors[0]
+    async def main() -> None:
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=threads))
+        voters = iter(range(len(users)))
+
+        async def voter() -> None:
+            for k in voters:
+                await sync_to_async(cast, thread_sensitive=False)(k)
+
+        await asyncio.to_thread(start.wait)
+        await asyncio.gather(*(voter() for _ in range(threads)))
+
+    asyncio.run(main())
 
 
 def run_votes(
