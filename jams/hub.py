@@ -138,7 +138,11 @@ class Hub:
             if socket.jam_id not in self.sequencers:
                 # Subscribed first, then read: every later event arrives.
                 latest = (await _latest_seqs([socket.jam_id])).get(socket.jam_id, 0)
-                self.sequencers[socket.jam_id] = Sequencer(next_seq=latest + 1)
+                # A socket of the jam joining meanwhile may have set one up
+                # already, and sockets may have joined and read their
+                # snapshot against it: keep it (a later baseline would skip
+                # events those sockets wait for).
+                self.sequencers.setdefault(socket.jam_id, Sequencer(next_seq=latest + 1))
         jam_sockets.add(socket)
         # Messages for one user (their events, a re-check) come through the
         # jam's group too (jams.realtime.user_signal): no group per user.

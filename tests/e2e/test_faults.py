@@ -102,7 +102,12 @@ async def assert_views_equal_database(
 ) -> None:
     seqs = {ack["seq"] for ack in acks}
     for client in clients:
-        assert await client.caught_up(seqs, CATCH_UP), logs(server)
+        if not await client.caught_up(seqs, CATCH_UP):
+            missing = sorted(seqs - set(client.applied))
+            raise AssertionError(
+                f"a client never got seqs {missing} (acked: {sorted(seqs)}; its last seq "
+                f"{client.last_seq}, connects {client.connects})\n{logs(server)}"
+            )
     truth = {
         seq: post
         for seq, post in (await database_posts(server, sessionid, topic)).items()
