@@ -387,11 +387,11 @@ class JamConsumer(AsyncWebsocketConsumer):
             HOLD_SECONDS, lambda: asyncio.ensure_future(self.hold_expired())
         )
 
-    async def _refuse(self, code: int = CLOSE_FORBIDDEN) -> None:
+    async def _refuse(self) -> None:
         if self.hub is not None:
             await self.hub.leave(self)
             self.hub = None
-        await self.close(code=code)
+        await self.close(code=CLOSE_FORBIDDEN)
 
     async def _try_later(self) -> None:
         """Refuse the socket for now with 4503, "try again later": accepted
