@@ -42,7 +42,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -528,6 +528,7 @@ class LiveSocket:
         self.presence: dict[str, Any] | None = None
         self._resuming = 0  # resumes sent and not yet answered
         self._reader: asyncio.Task[None] | None = None
+        self._on_hello: tuple[frozenset[int], int | None] | None = None
         self.closed = asyncio.Event()
 
     @classmethod
@@ -539,7 +540,17 @@ class LiveSocket:
         slug: str = "demo",
         auto_resume: bool = True,
         within: float = 5.0,
+        topics: Iterable[int] | None = None,
+        after: int | None = None,
     ) -> LiveSocket:
+        """Connect and wait for the hello. With ``topics``, the reader does
+        what jam.js does on every hello: it subscribes to them and resumes
+        after ``after`` (default: the hello's seq) in the same breath, before
+        it reads any other message; wait for the ``resumed`` answer with
+        ``receive_until``. Done in two steps instead, a heartbeat read in
+        between starts a resume of the jam-wide events alone, whose answer
+        moves ``last_seq`` past the topics' events before they are replayed
+        (a gap the client never fills)."""
         from websockets.asyncio.client import connect
 
         ws = await connect(
@@ -549,6 +560,8 @@ class LiveSocket:
             close_timeout=2,
         )
         socket = cls(ws, auto_resume=auto_resume)
+        if topics is not None:
+            socket._on_hello = (frozenset(topics), after)
         socket._reader = asyncio.create_task(socket._read())
         hello = asyncio.ensure_future(socket.receive_until("hello", within=within))
         closed = asyncio.ensure_future(socket.closed.wait())
@@ -560,7 +573,6 @@ class LiveSocket:
             raise SocketRefused(ws.close_code)  # accepted, then closed before hello
         closed.cancel()
         socket.hello = hello.result()
-        socket.last_seq = int(socket.hello["seq"])
         return socket
 
     async def _read(self) -> None:
@@ -568,7 +580,17 @@ class LiveSocket:
             async for text in self.ws:
                 message = json.loads(text)
                 kind = message.get("type")
-                if kind == "event" and message.get("seq") is None:
+                if kind == "hello":
+                    self.last_seq = int(message["seq"])
+                    if self._on_hello is not None:
+                        topics, after = self._on_hello
+                        if after is not None:
+                            self.last_seq = after
+                        for topic in sorted(topics):
+                            await self.send(type="subscribe", topic=topic)
+                        await self.resume()
+                    self.inbox.put_nowait(message)
+                elif kind == "event" and message.get("seq") is None:
                     self.presence = message  # ephemeral (presence): no seq, not stored
                 elif kind == "event":
                     seq = int(message["seq"])
@@ -809,7 +831,12 @@ class ReconnectingClient:
         while True:
             try:
                 socket = await LiveSocket.open(
-                    self.server, self.sessionid, slug=self.slug, auto_resume=True
+                    self.server,
+                    self.sessionid,
+                    slug=self.slug,
+                    auto_resume=True,
+                    topics=self.topics,
+                    after=self.last_seq if self.connects else self._after,
                 )
             except Exception as exc:
                 self.refusals.append(self._refusal(exc))
@@ -817,13 +844,8 @@ class ReconnectingClient:
                 await asyncio.sleep(random.uniform(0, min(self.cap, 0.5 * 2 ** (failures - 1))))
                 continue
             try:
-                first = not self.connects
-                if first:
-                    self.last_seq = socket.last_seq if self._after is None else self._after
-                socket.last_seq = self.last_seq
-                for topic in sorted(self.topics):
-                    await socket.subscribe(topic=topic)
-                await socket.resume(after=self.last_seq)
+                if not self.connects:
+                    self.last_seq = int(socket.hello["seq"]) if self._after is None else self._after
                 await socket.receive_until("resumed", within=10)
             except Exception:
                 await socket.close()

@@ -210,13 +210,10 @@ async def loss_scenario(
         # Alice moves to the other server; posts made meanwhile are resumed.
         await alice.close()
         missed = await post_ideas(bob, topic, ["While away 1", "While away 2"])
-        moved = await LiveSocket.open(b, alice_sid)
+        moved = await LiveSocket.open(b, alice_sid, topics={topic}, after=alice.last_seq)
         sockets.append(moved)
-        moved.last_seq = alice.last_seq
-        await moved.subscribe(topic=topic)
-        await moved.resume()
         await moved.receive_until("resumed", within=WAIT)
-        assert {ack["seq"] for ack in missed} <= set(moved.applied)
+        assert {ack["seq"] for ack in missed} <= set(moved.applied), logs(a, b, socket=moved)
 
         seen = [
             (seq, int(e["data"]["id"]))
