@@ -65,7 +65,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.wsclient import HandshakeFailed, WSClient  # noqa: E402
-from tests.servers import Deployment, Server  # noqa: E402
+from tests.servers import READY_SECONDS, STOP_SECONDS, Deployment, Server  # noqa: E402
 
 PASSWORD = "bench-Jam-pass-2026"  # noqa: S105 - throw-away benchmark accounts
 SERVER_CORE = 0
@@ -114,6 +114,64 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[index]
 
 
+# --- CPU caps ------------------------------------------------------------------------
+
+
+class CpuCap:
+    """A process held to a share of one core by a CFS quota in a cgroup of its
+    own: cgroup v2's ``cpu.max`` where the unified hierarchy has the cpu
+    controller, else cgroup v1's ``cpu.cfs_quota_us``. Needs root (or a
+    delegated cgroup); raises SystemExit with the reason otherwise.
+
+    The two-process suite caps every server at the same share so that one
+    and two processes are compared at the same CPU per process: on two cores
+    the load generator, Redis and PostgreSQL would otherwise take what the
+    second process needs, and the ratio would measure the machine."""
+
+    PERIOD_US = 100_000
+
+    def __init__(self, name: str, share: float) -> None:
+        if not 0 < share <= cores():
+            raise SystemExit(f"--server-cpu {share}: must be above 0 and at most {cores()}")
+        quota = int(share * self.PERIOD_US)
+        unified = Path("/sys/fs/cgroup")
+        controllers = unified / "cgroup.controllers"
+        v2 = controllers.exists() and "cpu" in controllers.read_text().split()
+        self.path = (unified if v2 else unified / "cpu") / f"jam-bench-{name}-{os.getpid()}"
+        try:
+            self.path.mkdir()
+            if v2:
+                (self.path / "cpu.max").write_text(f"{quota} {self.PERIOD_US}")
+            else:
+                (self.path / "cpu.cfs_period_us").write_text(str(self.PERIOD_US))
+                (self.path / "cpu.cfs_quota_us").write_text(str(quota))
+        except OSError as exc:
+            raise SystemExit(f"--server-cpu needs a writable cpu cgroup: {exc}") from exc
+        self.share = share
+
+    def add(self, pid: int) -> None:
+        """Move the process (all its threads) into the capped group."""
+        (self.path / "cgroup.procs").write_text(str(pid))
+
+    def throttled_seconds(self) -> float:
+        """Time the quota held the group back so far (``cpu.stat``)."""
+        stat = dict(
+            line.split() for line in (self.path / "cpu.stat").read_text().splitlines() if line
+        )
+        if "throttled_usec" in stat:
+            return int(stat["throttled_usec"]) / 1e6
+        return int(stat.get("throttled_time", 0)) / 1e9
+
+    def remove(self) -> None:
+        """Delete the group (its process has exited)."""
+        for _ in range(50):
+            try:
+                self.path.rmdir()
+                return
+            except OSError:
+                time.sleep(0.1)  # the exiting process still counts a moment
+
+
 # --- Servers -------------------------------------------------------------------------
 
 
@@ -132,6 +190,7 @@ class BenchServer(Server):
         ws: str | None = None,
         core: int | None = SERVER_CORE,
         tree: Path | None = None,
+        cpu: float | None = None,
     ) -> None:
         if tree is not None:
             # The baseline's code first on the path (the editable install's
@@ -142,6 +201,17 @@ class BenchServer(Server):
         self.ws = ws
         self.core = core
         self.tree = tree
+        self.cap = CpuCap(name, cpu) if cpu is not None else None
+
+    def start(self, timeout: float = READY_SECONDS, *, wait: bool = True) -> None:
+        super().start(timeout, wait=wait)
+        if self.cap is not None and self.process is not None:
+            self.cap.add(self.process.pid)  # once ready: start-up is not what is measured
+
+    def stop(self, timeout: float = STOP_SECONDS) -> None:
+        super().stop(timeout)
+        if self.cap is not None:
+            self.cap.remove()
 
     def command(self) -> list[str]:
         command = super().command()
@@ -178,13 +248,14 @@ def start_server(
     ws: str | None = None,
     core: int | None = SERVER_CORE,
     tree: Path | None = None,
+    cpu: float | None = None,
 ) -> BenchServer:
     if tree is not None and kind != "uvicorn":
         raise ValueError("baseline servers run on uvicorn only (--app-dir)")
     # Tickets are made once, before the suites: let them outlive the run.
     env = {"JAM_WS_TICKET_SECONDS": "86400", **(env or {})}
     server = BenchServer(
-        deployment, kind=kind, name=name, env=env, app=app, ws=ws, core=core, tree=tree
+        deployment, kind=kind, name=name, env=env, app=app, ws=ws, core=core, tree=tree, cpu=cpu
     )
     deployment.servers.append(server)
     server.start()
@@ -798,6 +869,8 @@ class Bench:
             for rate in rates:
                 load_before = loadavg()
                 cpu0 = [cpu_seconds(pid) for pid in pids]
+                caps = [s.cap for s in servers if s.cap is not None]
+                throttled0 = [c.throttled_seconds() for c in caps]
                 t0 = time.monotonic()
                 result = generator.measure(
                     rate=rate, seconds=args.seconds, expected_per_post=connected["connected"]
@@ -815,6 +888,11 @@ class Bench:
                     "server_cpu": [c / wall for c in cpu],
                     "us_per_delivery": sum(cpu) / max(1, result["delivered"]) * 1e6,
                     "gen_cpu_pct": result["gen_cpu"] / wall,
+                    # The share of the run each capped server was held back.
+                    "throttled": [
+                        (c.throttled_seconds() - t) / wall
+                        for c, t in zip(caps, throttled0, strict=True)
+                    ],
                     "load_before": load_before,
                     "load_after": loadavg(),
                     **result,
@@ -913,7 +991,12 @@ def print_row(row: dict[str, Any]) -> None:
         f"srv cpu {cpu} ({row['us_per_delivery']:.1f} us/deliv)  gen cpu "
         f"{row['gen_cpu_pct'] * 100:.0f}%  mem {row['mem_per_conn'] / 1024:.1f} KB/conn  "
         f"post errors {row['post_errors'] or '-'} conn failures {row['connect_failures'] or '-'} "
-        f"load {row['load_before']} -> {row['load_after']}",
+        f"load {row['load_before']} -> {row['load_after']}"
+        + (
+            "  throttled " + "+".join(f"{t * 100:.0f}%" for t in row["throttled"])
+            if row.get("throttled")
+            else ""
+        ),
         flush=True,
     )
 
@@ -1151,19 +1234,31 @@ def suite_two(bench: Bench) -> None:
     """One process vs two sharing Redis (pub/sub), same watchers and offered
     load; with two, watchers and posters are spread over both, as a load
     balancer would (posting into one jam through one process bound the
-    second process's share before)."""
+    second process's share before). With ``--server-cpu`` every server is
+    capped at that share of a core (CpuCap), so both runs give each process
+    the same CPU; the rows then say ``cap``. ``--two-rate`` takes a list
+    of post rates per process: N processes are offered N times each rate,
+    so every process sees the same load in both runs, and the sweep shows
+    where each setup stops keeping up. ``--two-repeats`` alternates the
+    one- and two-process runs that many times."""
     args = bench.args
     if not bench.deployment.redis:
         print("two servers: skipped (needs REDIS_URL)")
         return
-    rates = [float(args.two_rate)]
+    per_process = [float(r) for r in str(args.two_rate).split(",")]
     env = {"CHANNEL_LAYER": "redis-pubsub"}
+    cap = args.server_cpu
+    runs = ((1, [SERVER_CORE]), (2, [SERVER_CORE, GEN_CORE])) * max(1, args.two_repeats)
     for framing in frames(args, None):
         batch = framing == "batch"
         tag = " batch" if batch else ""
-        for count, cores in ((1, [SERVER_CORE]), (2, [SERVER_CORE, GEN_CORE])):
+        if cap is not None:
+            tag += f" cap {cap:g}"
+        for count, cores in runs:
             servers = [
-                start_server(bench.deployment, "uvicorn", f"two-{count}-{i}", env=env, core=core)
+                start_server(
+                    bench.deployment, "uvicorn", f"two-{count}-{i}", env=env, core=core, cpu=cap
+                )
                 for i, core in enumerate(cores)
             ]
             try:
@@ -1172,7 +1267,7 @@ def suite_two(bench: Bench) -> None:
                     servers,
                     mode="jam",
                     watchers=args.watchers,
-                    rates=rates,
+                    rates=[rate * count for rate in per_process],
                     gen_core=None,
                     batch=batch,
                     spread_posters=True,
@@ -1287,7 +1382,15 @@ def main() -> None:
     parser.add_argument("--hold", type=int, default=10000)
     parser.add_argument("--hold-seconds", type=float, default=10.0)
     parser.add_argument("--hold-servers", default="uvicorn")
-    parser.add_argument("--two-rate", type=float, default=60)
+    parser.add_argument(
+        "--two-rate", default="60", help="two suite: posts per second per process, comma-separated"
+    )
+    parser.add_argument("--two-repeats", type=int, default=1, help="alternate 1 and 2 this often")
+    parser.add_argument(
+        "--server-cpu",
+        type=float,
+        help="two suite: cap each server at this share of a core (a cgroup CPU quota)",
+    )
     parser.add_argument("--posting-rate", default="200", help="posts per second, comma-separated")
     parser.add_argument("--posting-watchers", default="100", help="comma-separated")
     parser.add_argument("--hold-concurrency", type=int, default=500, help="connects in flight")
