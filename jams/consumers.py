@@ -37,6 +37,7 @@ from .protocol import (
     Resume,
     Subscribe,
     Unsubscribe,
+    VoteMessage,
     message_parse,
 )
 from .ratelimit import TokenBucket
@@ -691,6 +692,10 @@ class JamConsumer(AsyncWebsocketConsumer):
         )
         await self.send_json({"type": "ack", **ack})
 
+    async def on_vote(self, message: VoteMessage) -> None:
+        ack = await _db(live.vote_submit)(jam_id=self.jam_id, user_id=self.user_id, message=message)
+        await self.send_json({"type": "ack", **ack})
+
     handlers: dict[type, Callable[[Any, Any], Awaitable[None]]] = {
         Subscribe: on_subscribe,
         Unsubscribe: on_unsubscribe,
@@ -699,6 +704,7 @@ class JamConsumer(AsyncWebsocketConsumer):
         PostMessage: on_post,
         ReactMessage: on_react,
         AlertMessage: on_alert,
+        VoteMessage: on_vote,
     }
 
     # --- Sending ------------------------------------------------------------

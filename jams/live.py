@@ -13,7 +13,7 @@ from accounts.models import User
 from . import selectors, services
 from .errors import Forbidden, NotFound
 from .models import Jam
-from .protocol import AlertMessage, PostMessage, ReactMessage
+from .protocol import AlertMessage, PostMessage, ReactMessage, VoteMessage
 from .rules import Action, jam_require
 from .tickets import SocketTicket
 
@@ -106,5 +106,11 @@ def post_submit(*, jam_id: int, user_id: int, message: PostMessage) -> dict[str,
 
 def react_submit(*, jam_id: int, user_id: int, message: ReactMessage) -> dict[str, Any]:
     from ideas.live import react_submit as submit
+
+    return submit(jam_id=jam_id, user_id=user_id, message=message)
+
+
+def vote_submit(*, jam_id: int, user_id: int, message: VoteMessage) -> dict[str, Any]:
+    from voting.live import vote_submit as submit
 
     return submit(jam_id=jam_id, user_id=user_id, message=message)

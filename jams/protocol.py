@@ -72,7 +72,26 @@ class AlertMessage:
     text: str
 
 
-ClientMessage = Subscribe | Unsubscribe | Resume | Ping | PostMessage | ReactMessage | AlertMessage
+@dataclass(frozen=True)
+class VoteMessage:
+    """A whole ballot for one round, ``{idea id: value}`` as JSON gives it
+    (string keys); the voting service checks ids and values."""
+
+    client_id: str
+    round: int
+    choices: dict[str, Any]
+
+
+ClientMessage = (
+    Subscribe
+    | Unsubscribe
+    | Resume
+    | Ping
+    | PostMessage
+    | ReactMessage
+    | AlertMessage
+    | VoteMessage
+)
 
 
 def message_parse(text: str | None, *, max_bytes: int) -> ClientMessage:
@@ -136,6 +155,15 @@ def _build(raw: dict[str, Any], client_id: str | None) -> ClientMessage:
     if kind == "alert":
         return AlertMessage(
             client_id=_required_client_id(client_id), text=_string(raw, "text", required=True)
+        )
+    if kind == "vote":
+        voting_round, choices = _optional_id(raw, "round"), raw.get("choices")
+        if voting_round is None:
+            raise Invalid(_("vote needs a round id."))
+        if not isinstance(choices, dict):
+            raise Invalid(_("vote needs 'choices', an object of idea ids and values."))
+        return VoteMessage(
+            client_id=_required_client_id(client_id), round=voting_round, choices=choices
         )
     raise Invalid(_("Unknown message type."))
 

@@ -328,6 +328,7 @@ def socket_messages(w: StageWorld) -> dict[Action, dict[str, Any]]:
         Action.POST: {"type": "post", "topic": w.topic.pk, "title": "Socket idea", "body": "Hi"},
         Action.REACT: {"type": "react", "post": w.post.pk, "value": "disagree"},
         Action.ALERT: {"type": "alert", "text": "From the socket"},
+        Action.VOTE: {"type": "vote", "round": w.round.pk, "choices": {str(w.idea.pk): 1}},
     }
 
 
@@ -414,6 +415,7 @@ async def test_a_member_of_jam_a_gets_not_found_and_no_events_of_b(
             {"type": "post", "idea": b.idea.pk, "body": "x"},
             {"type": "post", "idea": world.home_idea.pk, "parent": b.post.pk, "body": "x"},
             {"type": "react", "post": b.post.pk, "value": "agree"},
+            {"type": "vote", "round": b.round.pk, "choices": {str(b.idea.pk): 1}},
         ):
             reply = await answer(comm, {**message, "client_id": str(uuid.uuid4())})
             assert (reply["type"], reply.get("code")) == ("error", "not_found"), message

@@ -42,7 +42,7 @@ from tests.factories import TopicFactory, idea_in, jam_in_stage, member
 ORIGIN = "http://127.0.0.1:8000"
 WAIT = 5.0
 MAX_BYTES = 64 * 1024
-TYPES = ["subscribe", "unsubscribe", "post", "react", "alert", "resume", "ping"]
+TYPES = ["subscribe", "unsubscribe", "post", "react", "alert", "vote", "resume", "ping"]
 # Documented in docs/protocol.md; ``server_error`` is the one that must never come.
 CODES = {"invalid", "not_found", "forbidden", "phase_closed", "rate_limited", "too_large"}
 ANSWERS = {"ack", "error", "subscribed", "unsubscribed", "resumed", "pong"}
@@ -139,6 +139,11 @@ def messages(w: World) -> st.SearchStrategy[dict[str, Any]]:
             "body": texts,
             "text": texts,
             "value": st.one_of(st.sampled_from(["agree", "disagree", "pass"]), texts),
+            "round": ids,
+            "choices": st.one_of(
+                st.dictionaries(st.one_of(st.just(str(w.idea)), st.text(max_size=4)), json_values),
+                json_values,
+            ),
         },
     )
 
