@@ -320,6 +320,58 @@ function interceptForms(socket) {
   });
 }
 
+// --- Voting over the socket ------------------------------------------------------
+
+// The round page's ballot form (data-ballot): the whole ballot in one vote
+// message; without a socket the form posts as usual. The inputs keep what
+// was sent; the "Your vote" column follows the stored ballot.
+function ballotChoices(form) {
+  const choices = {};
+  for (const input of form.querySelectorAll("input[name^='idea_']")) {
+    const idea = input.name.slice("idea_".length);
+    if (input.type === "checkbox") {
+      if (input.checked) choices[idea] = 1;
+    } else if (input.type === "radio") {
+      if (input.checked && input.value !== "") choices[idea] = Number(input.value);
+    } else if (input.value.trim() !== "") {
+      choices[idea] = Number(input.value); // not a whole number: refused with a reason
+    }
+  }
+  return choices;
+}
+
+function interceptBallots(socket) {
+  const sent = new Map(); // client_id -> [form, choices]
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (form.dataset.ballot === undefined || !socket.open) return;
+    event.preventDefault();
+    const choices = ballotChoices(form);
+    const clientId = socket.request({ type: "vote", round: Number(form.dataset.round), choices });
+    sent.set(clientId, [form, choices]);
+    form.querySelector("button[type=submit]")?.setAttribute("aria-busy", "true");
+  });
+  document.addEventListener("jam:ack", (event) => {
+    const entry = sent.get(event.detail.client_id);
+    if (!entry) return;
+    sent.delete(event.detail.client_id);
+    const [form, choices] = entry;
+    form.querySelector("button[type=submit]")?.removeAttribute("aria-busy");
+    for (const cell of document.querySelectorAll("[data-mine]")) {
+      const value = choices[cell.dataset.mine];
+      cell.textContent = value ? String(value) : "—";
+    }
+    const box = document.querySelector("[data-alerts]");
+    if (box) box.prepend(el("p", { class: "alert" }, form.dataset.savedText || ""));
+  });
+  document.addEventListener("jam:error", (event) => {
+    const entry = sent.get(event.detail.client_id);
+    if (!entry) return;
+    sent.delete(event.detail.client_id);
+    entry[0].querySelector("button[type=submit]")?.removeAttribute("aria-busy");
+  });
+}
+
 // --- Community: notifications badge, help radar, session questions -----------
 
 function showNotificationCount(n) {
@@ -420,6 +472,7 @@ if (body.dataset.live !== undefined && body.dataset.jam && "WebSocket" in window
   socket.on("analysis.progress", onAnalysis);
   socket.on("analysis.ready", onAnalysis);
   interceptForms(socket);
+  interceptBallots(socket);
   socket.connect();
   window.jamSocket = socket; // for debugging and browser tests
 }
