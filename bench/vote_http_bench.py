@@ -5,23 +5,27 @@ Run from the repository root:
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
     REDIS_URL=redis://127.0.0.1:6379/0 \\
         .venv/bin/python -m bench.vote_http_bench [--voters 2000] [--processes 1,2]
-            [--connections 16] [--entries 10]
+            [--ways http,socket] [--connections 16] [--entries 10]
 
 bench/voting_bench.py measures ``vote_cast`` itself; this measures what a
-voter's browser gets: the round page's form posted to ``round_vote`` with the
-session cookie and CSRF token, through uvicorn, the session, CSRF and
-authentication middleware, the form and the service, answered by the
-redirect back to the round. It reuses the test harness (tests/servers.py): a
+voter's browser gets, both ways jam.js votes (``--ways``): ``http``, the round
+page's form posted to ``round_vote`` with the session cookie and CSRF token,
+through uvicorn, the session, CSRF and authentication middleware, the form
+and the service, answered by the redirect back to the round; ``socket``, a
+``vote`` message on each voter's open jam socket, answered by its ``ack``
+(docs/protocol.md). It reuses the test harness (tests/servers.py): a
 fresh database seeded with ``seed_demo --phase voting --participants N``, a
 budget round of 10 points over ``--ideas`` ideas added to it, sessions from
 ``manage.py bench_sessions N``, and uvicorn processes with the production
 settings of tests.e2e.server_settings (database pool, Redis channel layer
 when REDIS_URL is set, so each first vote's turnout event is broadcast).
 
-Each voter first loads the round page (its CSRF cookie and token; not
-timed), then all voters post their ballot (``--entries`` ideas, one point
-each), ``--connections`` keep-alive connections per server at once, spread
-over the servers; then all of them post a changed ballot. Reported per run:
+Over HTTP each voter first loads the round page (its CSRF cookie and token;
+reported as a row of its own), then all voters post their ballot
+(``--entries`` ideas, one point each), ``--connections`` keep-alive
+connections per server at once, spread over the servers; then all of them
+post a changed ballot. Over the socket every voter's socket is opened first
+(not timed), then all voters send their ballot at once, then a changed one. Reported per run:
 votes and ballot entries accepted per second (from the first request sent to
 the last answer), request latency p50/p99, server CPU and PostgreSQL CPU
 (all its processes, from /proc) per vote, and the load average.
@@ -31,6 +35,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import json
 import os
 import random
 import re
@@ -38,8 +44,11 @@ import subprocess
 import tempfile
 import time
 import urllib.parse
+import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.live_bench import (
     PASSWORD,
@@ -51,6 +60,7 @@ from bench.live_bench import (
     raise_nofile,
     start_server,
 )
+from bench.wsclient import WSClient
 from tests.servers import Deployment
 
 TOKEN = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -130,6 +140,11 @@ class Connection:
         return status, headers, payload
 
 
+def shell(deployment: Deployment, script: str) -> str:
+    """What a script run by ``manage.py shell`` printed."""
+    return deployment.manage("shell", "-v", "0", "-c", script)
+
+
 def ballot_body(voter: Voter, ideas: list[int], entries: int, rng: random.Random) -> bytes:
     chosen = set(rng.sample(ideas, entries))
     fields = [("csrfmiddlewaretoken", voter.token)]
@@ -141,6 +156,7 @@ async def run_pass(
     ports: list[int],
     voters: list[Voter],
     work: list[bytes | None],
+    *,
     path: str,
     connections: int,
 ) -> tuple[list[float], int, float]:
@@ -187,6 +203,71 @@ async def run_pass(
     return sorted(latencies), failures, time.perf_counter() - t0
 
 
+class SocketVoter:
+    """One voter's jam socket (bench/wsclient.py): sends a ballot as a
+    ``vote`` message and notes when its answer came."""
+
+    def __init__(self) -> None:
+        self.client: WSClient | None = None
+        self.sent = 0.0
+        self.answered: asyncio.Future[tuple[str, float]] | None = None
+
+    def on_text(self, payload: bytes, now: float) -> None:
+        for line in payload.split(b"\n"):
+            if b'"client_id"' not in line or self.answered is None or self.answered.done():
+                continue
+            kind = json.loads(line)["type"]
+            if kind in ("ack", "error"):
+                self.answered.set_result((kind, time.perf_counter()))
+
+
+async def sockets_open(ports: list[int], keys: list[str]) -> list[SocketVoter]:
+    voters = [SocketVoter() for _ in keys]
+    gate = asyncio.Semaphore(50)
+
+    async def one(i: int) -> None:
+        port = ports[i % len(ports)]
+        async with gate:
+            voters[i].client = await WSClient.open(
+                "127.0.0.1",
+                port,
+                "/ws/jams/demo/",
+                headers={"Cookie": f"sessionid={keys[i]}", "Origin": f"http://127.0.0.1:{port}"},
+                on_text=voters[i].on_text,
+                within=60,
+            )
+
+    await asyncio.gather(*(one(i) for i in range(len(keys))))
+    await asyncio.sleep(2.5)  # past the hold after connect (no resume is sent)
+    return voters
+
+
+async def socket_pass(
+    voters: list[SocketVoter], ballots: list[dict[str, int]], round_id: int
+) -> tuple[list[float], int, float]:
+    """Every voter sends its ballot at once; latencies, failures, wall."""
+    loop = asyncio.get_running_loop()
+    t0 = time.perf_counter()
+    for voter, choices in zip(voters, ballots, strict=True):
+        assert voter.client is not None
+        voter.answered = loop.create_future()
+        voter.sent = time.perf_counter()
+        message = {"type": "vote", "client_id": str(uuid.uuid4()), "round": round_id}
+        voter.client.send_text(json.dumps({**message, "choices": choices}))
+    answers = await asyncio.wait_for(
+        asyncio.gather(*(v.answered for v in voters if v.answered is not None)), 300
+    )
+    wall = time.perf_counter() - t0
+    latencies = sorted(
+        at - v.sent for v, (kind, at) in zip(voters, answers, strict=True) if kind == "ack"
+    )
+    return latencies, sum(1 for kind, _ in answers if kind != "ack"), wall
+
+
+def socket_ballots(ideas: list[int], entries: int, n: int, rng: random.Random) -> list[dict]:
+    return [{str(pk): 1 for pk in rng.sample(ideas, entries)} for _ in range(n)]
+
+
 def postgres_cpu() -> float:
     """CPU seconds of every PostgreSQL process on this machine so far."""
     total = 0.0
@@ -206,16 +287,14 @@ def postgres_cpu() -> float:
 def measure(
     label: str,
     servers: list[BenchServer],
-    voters: list[Voter],
-    work: list[bytes | None],
-    path: str,
+    run: Coroutine[Any, Any, tuple[list[float], int, float]],
     args: argparse.Namespace,
+    loop: asyncio.AbstractEventLoop,
 ) -> None:
     pids = [s.process.pid for s in servers if s.process is not None]
     load = loadavg()
     cpu0, db0 = sum(cpu_seconds(p) for p in pids), postgres_cpu()
-    ports = [s.port for s in servers]
-    latencies, failures, wall = asyncio.run(run_pass(ports, voters, work, path, args.connections))
+    latencies, failures, wall = loop.run_until_complete(run)
     cpu, db = sum(cpu_seconds(p) for p in pids) - cpu0, postgres_cpu() - db0
     votes = len(latencies)
     p50, p99 = percentile(latencies, 0.5) * 1e3, percentile(latencies, 0.99) * 1e3
@@ -234,6 +313,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--voters", type=int, default=2000)
     parser.add_argument("--processes", default="1,2", help="server processes per run")
+    parser.add_argument(
+        "--ways", default="http,socket", help="http (the round page's form), socket (vote messages)"
+    )
     parser.add_argument("--connections", type=int, default=16, help="per server process")
     parser.add_argument("--ideas", type=int, default=30)
     parser.add_argument("--entries", type=int, default=10, help="ideas per ballot, 1 point each")
@@ -250,9 +332,10 @@ def main() -> None:
         try:
             deployment.prepare(participants=args.voters, phase="voting")
             if deployment.database.postgres_admin_url:
-                deployment.manage("shell", "-v", "0", "-c", "from django.db import connection; "
-                                  "connection.cursor().execute('ANALYZE')")  # fmt: skip
-            out = deployment.manage("shell", "-v", "0", "-c", ROUND_SCRIPT.format(ideas=args.ideas))
+                # Statistics for the freshly seeded tables, as a running site has them.
+                shell(deployment, "from django.db import connection\n"
+                      "connection.cursor().execute('ANALYZE')")  # fmt: skip
+            out = shell(deployment, ROUND_SCRIPT.format(ideas=args.ideas))
             round_id, *ideas = (int(n) for n in out.strip().splitlines()[-1].split())
             path = f"/jams/demo/voting/rounds/{round_id}/"
             keys = deployment.manage("bench_sessions", str(args.voters)).split()
@@ -263,31 +346,50 @@ def main() -> None:
                 f"{args.entries} entries a ballot",
                 flush=True,
             )
-            for count in (int(n) for n in args.processes.split(",")):
-                # Fresh voters per run: each run casts first votes, then changes them.
-                voters = [Voter(session=key) for key in keys]
+            loop = asyncio.new_event_loop()
+            runs = [(int(n), w) for n in args.processes.split(",") for w in args.ways.split(",")]
+            for index, (count, way) in enumerate(runs):
                 servers = [
-                    start_server(deployment, "uvicorn", f"votes-{count}-{i}", core=None)
+                    start_server(deployment, "uvicorn", f"votes-{way}-{count}-{i}", core=None)
                     for i in range(count)
                 ]
+                ports = [s.port for s in servers]
+                prefix = f"{count} x uvicorn, {way}:"
                 try:
-                    measure(f"{count} x uvicorn: load the page", servers, voters,
-                            [None] * len(voters), path, args)  # fmt: skip
-                    for kind in ("first", "changed"):
-                        work: list[bytes | None] = [
-                            ballot_body(v, ideas, args.entries, rng) for v in voters
-                        ]
-                        measure(f"{count} x uvicorn: {kind} votes", servers, voters, work,
-                                path, args)  # fmt: skip
+                    if way == "http":
+                        # Fresh voters per run: each run casts first votes, then changes them.
+                        voters = [Voter(session=key) for key in keys]
+                        http = functools.partial(
+                            run_pass, ports, voters, path=path, connections=args.connections
+                        )
+                        page: list[bytes | None] = [None] * len(voters)
+                        measure(f"{prefix} load the page", servers, http(page), args, loop)
+                        for kind in ("first", "changed"):
+                            work: list[bytes | None] = [
+                                ballot_body(v, ideas, args.entries, rng) for v in voters
+                            ]
+                            measure(f"{prefix} {kind} votes", servers, http(work), args, loop)
+                    else:
+                        sockets = loop.run_until_complete(sockets_open(ports, keys))
+                        for kind in ("first", "changed"):
+                            ballots = socket_ballots(ideas, args.entries, len(keys), rng)
+                            run = socket_pass(sockets, ballots, round_id)
+                            measure(f"{prefix} {kind} votes", servers, run, args, loop)
+                        for voter in sockets:
+                            if voter.client is not None:
+                                voter.client.abort()
                     # What the database holds: every voter's ballot, every entry.
-                    print("  stored: " + deployment.manage("shell", "-v", "0", "-c", STORED.format(
-                        round=round_id)).strip(), flush=True)  # fmt: skip
+                    held = deployment.manage(
+                        "shell", "-v", "0", "-c", STORED.format(round=round_id)
+                    )
+                    print(f"  stored: {held.strip()}", flush=True)
                 finally:
                     for server in servers:
                         server.stop()
-                if count != int(args.processes.split(",")[-1]):
+                if index < len(runs) - 1:
                     # The next run's voters vote for the first time again.
-                    deployment.manage("shell", "-v", "0", "-c", CLEAR.format(round=round_id))
+                    shell(deployment, CLEAR.format(round=round_id))
+            loop.close()
         finally:
             deployment.close()
             args.logs.mkdir(parents=True, exist_ok=True)

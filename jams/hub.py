@@ -19,7 +19,15 @@ that missed something for any other reason resumes.
 
 Presence (jams/presence.py) travels the same group: every few seconds each
 process reports who it holds sockets for, and every process sums the
-reports.
+reports. So does the turnout of voting rounds: a vote that moves it sends
+``hub.turnout`` after commit (jams/realtime.py ``hub_signal``); the hub
+collects the rounds signalled for JAM_HUB_TURNOUT_SECONDS, reads their
+counters from the database once, and sends each socket of the jam the
+turnout as an unstored event (``seq`` null, like presence). A thousand votes
+a second in a jam with a thousand sockets open cost a read and a thousand
+small frames a second, not a million deliveries; the counters read are the
+committed ones, so signals that arrive out of order or get lost leave the
+figure right at the next one.
 """
 
 from __future__ import annotations
@@ -110,6 +118,8 @@ class Hub:
         self.sequencers: dict[int, Sequencer] = {}
         self.presence: dict[int, PresenceBoard] = {}
         self._presence_sent: dict[int, dict[str, Any]] = {}
+        self._turnout_rounds: dict[int, set[int]] = {}  # jam -> rounds signalled
+        self._turnout_tasks: dict[int, asyncio.Task[None]] = {}
         self._gap_checks: dict[int, asyncio.Task[None]] = {}
         self._unflushed: dict[Socket, None] = {}  # in the order they were queued
         self._flusher: asyncio.Task[None] | None = None
@@ -230,6 +240,8 @@ class Hub:
             await self._sequenced(message)
         elif kind == "hub.presence":
             await self._presence_received(message)
+        elif kind == "hub.turnout":
+            self._turnout_signalled(int(message["jam"]), int(message["round"]))
         elif kind == "user.recheck":
             for socket in list(self.users.get(int(message.get("user", 0)), ())):
                 await socket.recheck()
@@ -381,8 +393,43 @@ class Hub:
             except Exception as exc:
                 _send_failed(exc)
 
+    # --- Turnout -------------------------------------------------------------
+
+    def _turnout_signalled(self, jam_id: int, round_id: int) -> None:
+        if jam_id not in self.jams:
+            return  # no socket of this jam here
+        self._turnout_rounds.setdefault(jam_id, set()).add(round_id)
+        if jam_id not in self._turnout_tasks:
+            self._turnout_tasks[jam_id] = asyncio.create_task(self._turnout_push(jam_id))
+
+    async def _turnout_push(self, jam_id: int) -> None:
+        """After the window, the signalled rounds' counters to the jam's sockets."""
+        try:
+            await asyncio.sleep(float(settings.JAM_HUB_TURNOUT_SECONDS))
+            rounds = self._turnout_rounds.pop(jam_id, set())
+            del self._turnout_tasks[jam_id]  # signals from now on start the next window
+            if not rounds:
+                return
+            turnouts = await _round_turnouts(rounds)
+            texts = [_turnout_text(r, voters) for r, voters in sorted(turnouts.items())]
+            for socket in list(self.jams.get(jam_id, ())):
+                for text in texts:
+                    try:
+                        await socket.send_ephemeral(text)
+                    except Exception as exc:
+                        _send_failed(exc)
+        except asyncio.CancelledError:
+            raise
+        except DATABASE_DOWN as exc:
+            logger.warning("turnout not pushed, the database is unavailable: %s", exc)
+        except Exception:
+            logger.exception("turnout push failed; the next vote pushes it")
+        finally:
+            if self._turnout_tasks.get(jam_id) is asyncio.current_task():
+                del self._turnout_tasks[jam_id]
+
     async def close(self) -> None:
-        for task in (*self._tasks, *self._gap_checks.values()):
+        for task in (*self._tasks, *self._gap_checks.values(), *self._turnout_tasks.values()):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -395,6 +442,26 @@ def _presence_text(counts: dict[str, Any]) -> str:
         {"type": "event", "seq": None, "event": "presence", "data": counts},
         separators=(",", ":"),
     )
+
+
+def _turnout_text(round_id: int, voters: int) -> str:
+    import json
+
+    return json.dumps(
+        {
+            "type": "event",
+            "seq": None,
+            "event": "turnout.changed",
+            "data": {"round": round_id, "voters": voters},
+        },
+        separators=(",", ":"),
+    )
+
+
+async def _round_turnouts(round_ids: set[int]) -> dict[int, int]:
+    from voting.selectors import round_turnouts
+
+    return await database_sync_to_async(round_turnouts)(round_ids=sorted(round_ids))
 
 
 async def _latest_seqs(jam_ids: list[int]) -> dict[int, int]:

@@ -212,6 +212,24 @@ def broadcast(event: RecordedEvent) -> None:
         logger.exception("broadcast of %s#%s failed; clients will resume", event.jam_id, event.seq)
 
 
+def hub_signal(*, jam_id: int, message: dict[str, Any]) -> None:
+    """After commit, send ``message`` (a ``hub.*`` type, jams/hub.py) to every
+    process following the jam. Not stored: for what the hub derives from the
+    database itself (the turnout), so a lost signal costs only freshness."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    group = jam_group(jam_id)
+
+    def send() -> None:
+        try:
+            async_to_sync(layer.group_send)(group, message)
+        except Exception:
+            logger.exception("hub signal %s to jam %s failed", message.get("type"), jam_id)
+
+    transaction.on_commit(send)
+
+
 def user_signal(*, user_id: int, jam_ids: Iterable[int]) -> None:
     """After commit, tell every open socket of a user in these jams to
     re-check itself (role changed, removed from a jam, account deleted).

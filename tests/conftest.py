@@ -87,8 +87,10 @@ class EventCapture:
         self.group = jam_group(jam_id)
         self.channel = async_to_sync(self.layer.new_channel)()
         async_to_sync(self.layer.group_add)(self.group, self.channel)
+        self._events: list[dict[str, Any]] = []
+        self._signals: list[dict[str, Any]] = []
 
-    def drain(self) -> list[dict[str, Any]]:
+    def _receive(self) -> None:
         import json
 
         async def receive_all() -> list[dict[str, Any]]:
@@ -97,14 +99,30 @@ class EventCapture:
             out = []
             while True:
                 try:
-                    message = await asyncio.wait_for(self.layer.receive(self.channel), 0.05)
+                    out.append(await asyncio.wait_for(self.layer.receive(self.channel), 0.05))
                 except TimeoutError:
                     return out
-                event = json.loads(message["text"])
-                event["_topic"], event["_idea"] = message["topic"], message["idea"]
-                out.append(event)
 
-        return async_to_sync(receive_all)()
+        for message in async_to_sync(receive_all)():
+            if message["type"] != "hub.event":
+                self._signals.append(message)  # hub signals: turnout, rechecks
+                continue
+            event = json.loads(message["text"])
+            event["_topic"], event["_idea"] = message["topic"], message["idea"]
+            self._events.append(event)
+
+    def drain(self) -> list[dict[str, Any]]:
+        """The events received since the last drain, in order."""
+        self._receive()
+        events, self._events = self._events, []
+        return events
+
+    def signals(self) -> list[dict[str, Any]]:
+        """The group's other messages (``hub.turnout``, ``user.recheck``)
+        received since the last call, in order."""
+        self._receive()
+        signals, self._signals = self._signals, []
+        return signals
 
     def committed(self) -> Any:
         """Run on-commit callbacks (the broadcasts) when the block ends, as a

@@ -430,3 +430,8 @@ def rankings_for_jam(*, jam: Jam) -> list[dict[str, Any]]:
         }
         for result in results
     ]
+
+
+def round_turnouts(*, round_ids: Iterable[int]) -> dict[int, int]:
+    """The committed turnout counter of each round (jams/hub.py pushes them)."""
+    return dict(VotingRound.objects.filter(pk__in=list(round_ids)).values_list("pk", "voters"))

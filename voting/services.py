@@ -21,14 +21,18 @@ no vote lands after the ranking was computed. Locks, in the order taken:
    UPDATE``), which creates it or locks it in one statement: one voter's
    concurrent submissions run one after the other, so the quotas (N
    approvals, K points) hold: each submission replaces the whole ballot.
-3. only when the turnout changes: the jam row, ``FOR NO KEY UPDATE``, which
-   ``jams.realtime.event_record`` takes anyway for the event's seq; taken
-   before counting, so the published turnout moves by one in seq order.
+3. only when the turnout changes: the round row's counter (``voters``),
+   moved in the entries statement and held until commit. The turnout is
+   not an event of the jam's log: after commit each process following the
+   jam is told the round changed (``jams.realtime.hub_signal``), and its hub
+   reads the counters once a second at most and pushes them to its sockets
+   (jams/hub.py). As an event per first vote it cost every open socket a
+   delivery per vote (1,000 voters online voting: a million deliveries)
+   and took the jam row's lock for the event's seq.
 
 A vote on PostgreSQL is five statements (pre-check; lock and ballot items;
 check; ballot upsert; entries replaced and, when the ballot starts or stops
-counting, the turnout counter moved), a vote that changes the turnout one
-more (``jams.realtime.event_record``: seq and event). Those of this module
+counting, the turnout counter moved). Those of this module
 and ``selectors.vote_context`` run through ``voting.prepared``: PostgreSQL
 parses and plans each once per connection. docs/voting.md has the figures.
 """
@@ -310,13 +314,11 @@ def _voters_add(voting_round: VotingRound, delta: int) -> int:
 
 
 def _turnout_changed(voting_round: VotingRound, size: int, voters: int) -> Cast:
-    """Record the new turnout (``turnout.changed``, broadcast on commit). The
-    event's seq is taken after the counter's row lock, so in seq order the
-    published turnout only ever moves by one."""
-    realtime.event_record(
+    """The turnout moved: after commit, the jam's processes push the round's
+    counter to their sockets (coalesced, jams/hub.py)."""
+    realtime.hub_signal(
         jam_id=voting_round.jam_id,
-        name="turnout.changed",
-        data={"round": voting_round.pk, "voters": voters},
+        message={"type": "hub.turnout", "jam": voting_round.jam_id, "round": voting_round.pk},
     )
     return Cast(size=size, voters=voters)
 

@@ -312,6 +312,9 @@ JAM_HUB_TICK_SECONDS = env.float("JAM_HUB_TICK_SECONDS", default=20.0)
 JAM_HUB_REFRESH_SECONDS = env.float("JAM_HUB_REFRESH_SECONDS", default=30.0)
 # How often each process reports who is online (jams/presence.py).
 JAM_HUB_PRESENCE_SECONDS = env.float("JAM_HUB_PRESENCE_SECONDS", default=5.0)
+# How long each process collects turnout changes of a jam's voting rounds
+# before it reads the counters and pushes them (jams/hub.py).
+JAM_HUB_TURNOUT_SECONDS = env.float("JAM_HUB_TURNOUT_SECONDS", default=1.0)
 JAM_SITE_URL = env("JAM_SITE_URL", default="http://127.0.0.1:8000")
 # The garbage collector of server processes (jamsite/serverprocess.py): the
 # objects of start-up are frozen out of its scans, and collections wait for

@@ -4,6 +4,7 @@ delivery from the event table, with the real in-memory channel layer."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from channels.db import database_sync_to_async
@@ -29,6 +30,7 @@ class RecordingSocket:
         self.topics: set[int] = set()
         self.seqs: list[int] = []
         self.ticks: list[int] = []
+        self.ephemeral: list[dict] = []
 
     def wants(self, *, topic: int | None, idea: int | None, recipient: int | None) -> bool:
         return recipient is None or recipient == self.user_id
@@ -37,7 +39,7 @@ class RecordingSocket:
         self.seqs.append(seq)
 
     async def send_ephemeral(self, text: str) -> None:
-        pass
+        self.ephemeral.append(json.loads(text))
 
     async def recheck(self) -> None:
         pass
@@ -147,3 +149,54 @@ async def test_deliveries_skip_only_the_pass_through_session_wrapper() -> None:
     await wrapped.deliver(1, "one")
     await wrapped.deliver(1, "one again")  # sent already: skipped
     assert sent == [{"type": "websocket.send", "text": "one"}]
+
+
+async def test_turnout_signals_are_coalesced_into_one_push_of_the_committed_counter(
+    settings,
+) -> None:
+    """Many votes within the window: one read, one frame per socket and round,
+    with the counter as committed (not what the signals arrived with)."""
+    settings.JAM_HUB_TURNOUT_SECONDS = 0.3
+
+    def build() -> tuple[Jam, int, int]:
+        from tests.factories import idea_in, round_with_ballot
+
+        jam = jam_in_stage(Stage.VOTING)
+        ideas = [idea_in(jam) for _ in range(2)]
+        first = round_with_ballot(jam, ideas[:1], method="approval")
+        second = round_with_ballot(jam, ideas[1:], method="approval")
+        return jam, first.pk, second.pk
+
+    jam, first, second = await database_sync_to_async(build)()
+    hub = Hub(get_channel_layer())
+    socket = RecordingSocket(jam.pk)
+    await hub.join(socket)
+    from voting.models import VotingRound
+
+    await VotingRound.objects.filter(pk=first).aupdate(voters=7)
+    await VotingRound.objects.filter(pk=second).aupdate(voters=2)
+    for round_id in (first, first, second, first, first):
+        message = {"type": "hub.turnout", "jam": jam.pk, "round": round_id}
+        await get_channel_layer().group_send(jam_group(jam.pk), message)
+    await asyncio.sleep(0.1)
+    assert socket.ephemeral == []  # within the window: nothing yet
+    for _ in range(40):
+        if socket.ephemeral:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)  # nothing more comes
+    assert [(e["event"], e["seq"], e["data"]) for e in socket.ephemeral] == [
+        ("turnout.changed", None, {"round": first, "voters": 7}),
+        ("turnout.changed", None, {"round": second, "voters": 2}),
+    ]
+    # A later signal opens a new window and pushes the counter as it is then.
+    await VotingRound.objects.filter(pk=first).aupdate(voters=8)
+    await get_channel_layer().group_send(
+        jam_group(jam.pk), {"type": "hub.turnout", "jam": jam.pk, "round": first}
+    )
+    for _ in range(40):
+        if len(socket.ephemeral) == 3:
+            break
+        await asyncio.sleep(0.05)
+    assert socket.ephemeral[2]["data"] == {"round": first, "voters": 8}
+    await hub.close()

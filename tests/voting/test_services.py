@@ -402,25 +402,37 @@ def test_bad_pairwise_judgments_are_refused(jam, pairwise, approval, ideas, part
 # --- Turnout events -----------------------------------------------------------------------------
 
 
-def test_turnout_changes_are_recorded_and_broadcast(jam, approval, ideas, events) -> None:
+def test_turnout_changes_signal_the_jams_processes_after_commit(
+    jam, approval, ideas, events
+) -> None:
+    """A vote that moves the turnout tells the jam's processes which round
+    changed (their hubs read the counter and push it, jams/hub.py); a
+    changed ballot that still counts does not. No event is stored: the
+    counter is the record."""
     a, b, _c, _d = ideas
     first, second = member(jam), member(jam)
-    with events.committed():
-        services.vote_cast(actor=first, round=approval, choices={a.pk: 1})
-    with events.committed():
-        services.vote_cast(actor=first, round=approval, choices={b.pk: 1})  # a change only
-    with events.committed():
-        services.vote_cast(actor=second, round=approval, choices={a.pk: 1})
-    with events.committed():
-        services.vote_cast(actor=first, round=approval, choices={})  # withdrawn
-    received = [(e["event"], e["data"], e["_topic"], e["_idea"]) for e in events.drain()]
-    assert received == [
-        ("turnout.changed", {"round": approval.pk, "voters": 1}, None, None),
-        ("turnout.changed", {"round": approval.pk, "voters": 2}, None, None),
-        ("turnout.changed", {"round": approval.pk, "voters": 1}, None, None),
-    ]
-    stored = list(Event.objects.filter(name="turnout.changed").values_list("data", flat=True))
-    assert stored == [{"round": approval.pk, "voters": n} for n in (1, 2, 1)]
+    signal = {"type": "hub.turnout", "jam": jam.pk, "round": approval.pk}
+    turnouts = []
+    for voter, choices in (
+        (first, {a.pk: 1}),
+        (first, {b.pk: 1}),  # a change only
+        (second, {a.pk: 1}),
+        (first, {}),  # withdrawn
+    ):
+        with events.committed():
+            cast = services.vote_cast(actor=voter, round=approval, choices=choices)
+        turnouts.append((cast.voters, events.signals()))
+    assert turnouts == [(1, [signal]), (-1, []), (2, [signal]), (1, [signal])]
+    assert events.drain() == []
+    assert not Event.objects.filter(name="turnout.changed").exists()
+    approval.refresh_from_db()
+    assert approval.voters == 1
+
+
+def test_a_refused_vote_signals_nothing(jam, approval, ideas, events) -> None:
+    with events.committed(), pytest.raises(Invalid):
+        services.vote_cast(actor=member(jam), round=approval, choices={ideas[0].pk: 2})
+    assert events.signals() == []
 
 
 # --- Database constraints ------------------------------------------------------------------------
@@ -640,10 +652,9 @@ def statements(run: Callable[[], object]) -> list[str]:
 def test_a_vote_takes_a_fixed_handful_of_statements(jam, ideas) -> None:
     """Pre-check; lock and ballot items; check; ballot upsert; the entries and
     the turnout counter (one statement on PostgreSQL; delete, insert and, for
-    a first vote, the counter elsewhere). A first vote adds the event
-    (``jams.realtime.event_record``: seq and row, one statement on
-    PostgreSQL). Pinned so that a change adding a round trip to every ballot
-    shows up here."""
+    a first vote, the counter elsewhere). The turnout is no event: nothing
+    more for a first vote. Pinned so that a change adding a round trip to
+    every ballot shows up here."""
     voting_round = round_with_ballot(jam, ideas, method="budget", parameters={"points": 10})
     voter = member(jam)
     postgresql = connection.vendor == "postgresql"
@@ -659,10 +670,10 @@ def test_a_vote_takes_a_fixed_handful_of_statements(jam, ideas) -> None:
     withdrawn = vote({})
 
     assert len(changed) == per_vote
-    # Elsewhere: + counter, seq, event row (a withdrawal there has no ballot
-    # items to read and no entries to insert).
-    assert len(first) == per_vote + (1 if postgresql else 3)
-    assert len(withdrawn) == per_vote + 1
+    # Elsewhere: + the counter (a withdrawal there has no ballot items to
+    # read and no entries to insert).
+    assert len(first) == per_vote + (0 if postgresql else 1)
+    assert len(withdrawn) == per_vote + (0 if postgresql else -1)
     assert sum("SET voters = voters +" in sql for sql in first) == 1
     assert entries_of(voting_round) == set()
     assert Ballot.objects.get(round=voting_round).size == 0
