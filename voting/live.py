@@ -23,7 +23,10 @@ def vote_submit(*, jam_id: int, user_id: int, message: VoteMessage) -> dict[str,
     fields: ``round``, ``entries`` (the stored ballot's size, 0 for a
     withdrawn vote) and ``voters`` (the round's turnout when this vote
     changed it, else null)."""
-    actor = User.objects.get(pk=user_id)
+    # The vote reads nothing of the voter but the id (its membership and role
+    # are read by vote_cast's checks): no query for the user row, a fifth of
+    # a socket vote's Python time in a profile.
+    actor = User(pk=user_id)
     voting_round = VotingRound.objects.filter(pk=message.round, jam_id=jam_id).first()
     if voting_round is None:
         raise NotFound

@@ -184,3 +184,21 @@ async def test_a_round_of_another_jam_is_not_found(polls, sockets) -> None:
     )
     assert (await alice.receive_until("error"))["code"] == "not_found"
     assert not await Ballot.objects.filter(round=polls["early_round"]).aexists()
+
+
+async def test_a_voter_removed_from_the_jam_cannot_vote_on_an_open_socket(polls, sockets) -> None:
+    """The socket's user id is all the vote takes: the membership is read by
+    the vote's own checks, so a removal counts at once."""
+    from jams.models import Membership
+
+    await Membership.objects.filter(jam=polls["jam"], user=polls["alice"]).adelete()
+    alice = sockets["alice"]
+    await alice.send(
+        type="vote",
+        client_id=str(uuid.uuid4()),
+        round=polls["round"].pk,
+        choices={str(polls["ideas"][0]): 1},
+    )
+    error = await alice.receive_until("error")
+    assert error["code"] in ("not_found", "forbidden")
+    assert not await Ballot.objects.filter(round=polls["round"]).aexists()
