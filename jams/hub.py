@@ -37,6 +37,7 @@ import contextlib
 import logging
 import time
 import weakref
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
@@ -257,18 +258,12 @@ class Hub:
             self._gap_checks[jam_id] = asyncio.create_task(self._gap_check(jam_id))
 
     async def _gap_check(self, jam_id: int) -> None:
-        try:
+        async def fill() -> None:
             await asyncio.sleep(GAP_SECONDS)
             await self._fill(jam_id)
-        except asyncio.CancelledError:
-            raise
-        except DATABASE_DOWN as exc:  # an outage, not a bug: no traceback
-            logger.warning("hub gap fill failed, the database is unavailable: %s", exc)
-        except Exception:
-            logger.exception("hub gap fill failed; the next heartbeat retries")
-        finally:
-            if self._gap_checks.get(jam_id) is asyncio.current_task():
-                del self._gap_checks[jam_id]
+
+        await _jam_job(self._gap_checks, jam_id, fill, "hub gap fill failed",
+                       "the next heartbeat retries")  # fmt: skip
 
     async def _fill(self, jam_id: int, latest: int | None = None) -> None:
         """Send, from the event table, what this process missed of a jam:
@@ -404,7 +399,8 @@ class Hub:
 
     async def _turnout_push(self, jam_id: int) -> None:
         """After the window, the signalled rounds' counters to the jam's sockets."""
-        try:
+
+        async def push() -> None:
             await asyncio.sleep(float(settings.JAM_HUB_TURNOUT_SECONDS))
             rounds = self._turnout_rounds.pop(jam_id, set())
             del self._turnout_tasks[jam_id]  # signals from now on start the next window
@@ -418,15 +414,9 @@ class Hub:
                         await socket.send_ephemeral(text)
                     except Exception as exc:
                         _send_failed(exc)
-        except asyncio.CancelledError:
-            raise
-        except DATABASE_DOWN as exc:
-            logger.warning("turnout not pushed, the database is unavailable: %s", exc)
-        except Exception:
-            logger.exception("turnout push failed; the next vote pushes it")
-        finally:
-            if self._turnout_tasks.get(jam_id) is asyncio.current_task():
-                del self._turnout_tasks[jam_id]
+
+        await _jam_job(self._turnout_tasks, jam_id, push, "turnout push failed",
+                       "the next vote pushes it")  # fmt: skip
 
     async def close(self) -> None:
         for task in (*self._tasks, *self._gap_checks.values(), *self._turnout_tasks.values()):
@@ -442,6 +432,30 @@ def _presence_text(counts: dict[str, Any]) -> str:
         {"type": "event", "seq": None, "event": "presence", "data": counts},
         separators=(",", ":"),
     )
+
+
+async def _jam_job(
+    tasks: dict[int, asyncio.Task[None]],
+    jam_id: int,
+    job: Callable[[], Awaitable[None]],
+    failed: str,
+    retry: str,
+) -> None:
+    """Run a jam's background job (a gap fill, a turnout push), registered in
+    ``tasks`` by the caller: an outage is a warning line, a bug a traceback,
+    and the job leaves ``tasks`` when it ends (unless a newer one took its
+    place)."""
+    try:
+        await job()
+    except asyncio.CancelledError:
+        raise
+    except DATABASE_DOWN as exc:  # an outage, not a bug: no traceback
+        logger.warning("%s, the database is unavailable: %s", failed, exc)
+    except Exception:
+        logger.exception("%s; %s", failed, retry)
+    finally:
+        if tasks.get(jam_id) is asyncio.current_task():
+            del tasks[jam_id]
 
 
 def _turnout_text(round_id: int, voters: int) -> str:

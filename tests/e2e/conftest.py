@@ -8,13 +8,14 @@ prints their tails.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.servers import Deployment
+from tests.servers import Deployment, Server
 
 PASSWORD = "e2e-Jam-pass-2026"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -38,6 +39,25 @@ def deployment(e2e_workdir: Path) -> Iterator[Deployment]:
         deployment.close()
         for log in e2e_workdir.glob("*.log"):
             shutil.copy(log, ARTIFACTS / f"server-{log.name}")
+
+
+@contextlib.contextmanager
+def own_server(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    *,
+    phase: str,
+    kind: str = "daphne",
+    participants: int = 0,
+) -> Iterator[Server]:
+    """A deployment of a module's own, seeded in ``phase``, and one server
+    process on it, for tests that need the demo jam in another phase."""
+    deployment = Deployment.create(tmp_path_factory.mktemp(f"e2e-{name}"), password=PASSWORD)
+    try:
+        deployment.prepare(participants=participants, phase=phase)
+        yield deployment.server(kind, name=f"{kind}-{name}")
+    finally:
+        deployment.close()
 
 
 @pytest.fixture(scope="session")

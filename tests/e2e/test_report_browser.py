@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from tests.servers import Deployment, Server
+from tests.servers import Server
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, own_server
 from .test_browser import CHROMIUM_ARGS, FAVICON_404
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -28,12 +28,8 @@ TITLE = "Innovation Jam 2026"
 
 @pytest.fixture(scope="module")
 def results_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    deployment = Deployment.create(tmp_path_factory.mktemp("e2e-report"), password=PASSWORD)
-    try:
-        deployment.prepare(phase="results")
-        yield deployment.server("daphne", name="daphne-report")
-    finally:
-        deployment.close()
+    with own_server(tmp_path_factory, "report", phase="results") as server:
+        yield server
 
 
 @pytest.fixture

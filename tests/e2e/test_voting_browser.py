@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from tests.servers import Deployment, Server
+from tests.servers import Server
 
-from .conftest import PASSWORD
+from .conftest import own_server
 from .test_browser import CHROMIUM_ARGS
 from .test_report_browser import sign_in
 
@@ -29,12 +29,10 @@ SAVED = "Your vote is saved. You can change it until voting closes."
 
 @pytest.fixture(scope="module")
 def voting_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    deployment = Deployment.create(tmp_path_factory.mktemp("e2e-voting"), password=PASSWORD)
-    try:
-        deployment.prepare(participants=2, phase="voting")
-        yield deployment.server("uvicorn", name="uvicorn-voting")
-    finally:
-        deployment.close()
+    with own_server(
+        tmp_path_factory, "voting", phase="voting", kind="uvicorn", participants=2
+    ) as server:
+        yield server
 
 
 @pytest.fixture
