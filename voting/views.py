@@ -110,7 +110,7 @@ def round_vote(request: HttpRequest, slug: str, round_id: int) -> HttpResponse:
     ctx = jam_for_request(request, slug, Action.READ)
     voting_round = selectors.round_in_jam(jam=ctx.jam, round_id=round_id)
     actor = actor_of(request)
-    ideas = selectors.ballot_ideas(round=voting_round)
+    ideas = selectors.ballot_ideas(round=voting_round, topics=False)
     own = selectors.own_ballot(round=voting_round, voter=actor)
     form = None
     if voting_round.method != Method.PAIRWISE:
