@@ -170,14 +170,23 @@ def ballots_cast(*, round: VotingRound) -> int:
     return Ballot.objects.filter(round=round, size__gt=0).count()
 
 
-def ballot_ideas(*, round: VotingRound) -> list[Idea]:
-    """The ideas on the round's ballot, in ballot order."""
-    return [
-        item.idea
-        for item in BallotItem.objects.filter(round=round)
-        .select_related("idea__topic")
-        .order_by("position", "id")
-    ]
+def ballot_ideas(*, round: VotingRound, topics: bool = True) -> list[Idea]:
+    """The ideas on the round's ballot, in ballot order, with (the round's
+    own, for ``get_absolute_url``) jam and, unless ``topics=False`` (the
+    round page shows none), their topics. One query, or two when the round's
+    jam is not loaded yet. An idea is on a ballot at most once (a unique
+    constraint), so the join repeats none."""
+    jam = round.jam
+    query = Idea.objects.filter(ballot_items__round=round).order_by(
+        "ballot_items__position", "ballot_items__id"
+    )
+    if topics:
+        query = query.select_related("topic")
+    ideas = list(query)
+    for idea in ideas:
+        if idea.jam_id == jam.pk:
+            idea.jam = jam
+    return ideas
 
 
 def own_ballot(*, round: VotingRound, voter: User) -> dict[int, int]:

@@ -30,7 +30,8 @@ no vote lands after the ranking was computed. Locks, in the order taken:
    delivery per vote (1,000 voters online voting: a million deliveries)
    and took the jam row's lock for the event's seq.
 
-A vote on PostgreSQL is five statements (pre-check; lock and ballot items;
+A vote on PostgreSQL is five statements (pre-check, none when the caller
+passes the jam context it read, as the round page does; lock and ballot items;
 check; ballot upsert; entries replaced and, when the ballot starts or stops
 counting, the turnout counter moved). Those of this module
 and ``selectors.vote_context`` run through ``voting.prepared``: PostgreSQL
@@ -56,7 +57,7 @@ from jams.errors import Invalid, NotFound, PhaseClosed
 from jams.models import Jam
 from jams.phases import jam_state
 from jams.rules import RESULTS_READY, Action, jam_require
-from jams.selectors import jam_context_for
+from jams.selectors import JamContext, jam_context_for
 from jams.services import audit_append
 
 from . import ranking, selectors
@@ -88,15 +89,26 @@ def _require(jam: Jam, actor: User, action: Action, now: datetime | None) -> dat
     return now
 
 
-def _vote_precheck(voting_round: VotingRound, actor: User, now: datetime | None) -> None:
+def _vote_precheck(
+    voting_round: VotingRound,
+    actor: User,
+    now: datetime | None,
+    context: JamContext | None,
+) -> None:
     """Refuse votes from outsiders and outside the voting stage, taking no lock.
 
     It runs before the vote's transaction: a refused vote is one statement,
     with no transaction to roll back (a rollback would also make psycopg drop
-    the connection's prepared statements, voting/prepared.py).
+    the connection's prepared statements, voting/prepared.py). A ``context``
+    the caller already read for this actor and the round's jam (the round
+    page's ``jam_for_request``) stands in for that statement: it was read the
+    same way, before the transaction and without a lock, and the check that
+    decides is the one after the lock (``_vote_lock``), which always reads
+    its own.
     """
-    ctx = selectors.vote_context(jam_id=voting_round.jam_id, voter=actor)
-    jam_require(ctx, Action.VOTE, now=now or timezone.now())
+    if context is None or context.jam.pk != voting_round.jam_id or context.user.pk != actor.pk:
+        context = selectors.vote_context(jam_id=voting_round.jam_id, voter=actor)
+    jam_require(context, Action.VOTE, now=now or timezone.now())
 
 
 def _vote_lock(
@@ -337,6 +349,7 @@ def vote_cast(
     round: VotingRound,
     choices: dict[Any, Any],
     now: datetime | None = None,
+    context: JamContext | None = None,
 ) -> Cast:
     """Replace the actor's ballot in an approval, rating or budget round.
 
@@ -344,10 +357,11 @@ def vote_cast(
     withdraws the vote. Refused, with nothing changed: outside the voting
     stage (``PhaseClosed``), from non-members (``NotFound``), for ideas not on
     the ballot or values out of range (``Invalid``), over the quota
-    (``TooLarge``).
+    (``TooLarge``). ``context``, the actor's view of the round's jam read
+    before the call, spares the pre-check its statement (``_vote_precheck``).
     """
     voting_round = round
-    _vote_precheck(voting_round, actor, now)
+    _vote_precheck(voting_round, actor, now, context)
     with transaction.atomic():
         now, on_ballot = _vote_lock(voting_round, actor, requested_ids(choices), now)
         entries = choices_clean(voting_round.method, voting_round.parameters, choices, on_ballot)
@@ -433,10 +447,11 @@ def pairwise_judge(
     second: int,
     outcome: str,
     now: datetime | None = None,
+    context: JamContext | None = None,
 ) -> Cast:
     """Record which of two ideas (``first``, ``second``, as shown) the actor
     prefers, or that they can't decide. Judging a pair again changes the
-    judgment; it never counts twice."""
+    judgment; it never counts twice. ``context`` as for ``vote_cast``."""
     voting_round = round
     if voting_round.method != Method.PAIRWISE:
         raise Invalid(_("This round is not a pairwise round."))
@@ -450,7 +465,7 @@ def pairwise_judge(
     else:
         winner = first if outcome == "first" else second
         points = PairOutcome.FIRST if winner == low else PairOutcome.SECOND
-    _vote_precheck(voting_round, actor, now)
+    _vote_precheck(voting_round, actor, now, context)
     with transaction.atomic():
         now, on_ballot = _vote_lock(voting_round, actor, {low, high}, now)
         if on_ballot != {low, high}:

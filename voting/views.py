@@ -110,36 +110,42 @@ def round_vote(request: HttpRequest, slug: str, round_id: int) -> HttpResponse:
     ctx = jam_for_request(request, slug, Action.READ)
     voting_round = selectors.round_in_jam(jam=ctx.jam, round_id=round_id)
     actor = actor_of(request)
-    ideas = selectors.ballot_ideas(round=voting_round)
-    own = selectors.own_ballot(round=voting_round, voter=actor)
+    ideas = selectors.ballot_ideas(round=voting_round, topics=False)
+    pairwise = voting_round.method == Method.PAIRWISE
     form = None
-    if voting_round.method != Method.PAIRWISE:
+    if not pairwise and request.method == "POST":
+        # A bound form shows what was posted: the voter's saved ballot is
+        # read below, only when the page is drawn (a GET or a refused post).
         form = BallotForm(
-            request.POST or None,
+            request.POST,
+            method=voting_round.method,
+            parameters=voting_round.parameters,
+            ideas=ideas,
+        )
+        if form.is_valid():
+            services.vote_cast(actor=actor, round=voting_round, choices=form.choices(), context=ctx)
+            messages.success(
+                request, _("Your vote is saved. You can change it until voting closes.")
+            )
+            return redirect(voting_round.get_absolute_url())
+        form_errors_to_messages(request, form)
+    own = {} if pairwise else selectors.own_ballot(round=voting_round, voter=actor)
+    if not pairwise and form is None:
+        form = BallotForm(
             method=voting_round.method,
             parameters=voting_round.parameters,
             ideas=ideas,
             initial=BallotForm.initial_for(own, voting_round.method),
         )
-        if request.method == "POST":
-            if form.is_valid():
-                services.vote_cast(actor=actor, round=voting_round, choices=form.choices())
-                messages.success(
-                    request, _("Your vote is saved. You can change it until voting closes.")
-                )
-                return redirect(voting_round.get_absolute_url())
-            form_errors_to_messages(request, form)
     can_vote = jam_check(ctx, Action.VOTE)
     pair = None
-    if voting_round.method == Method.PAIRWISE and can_vote:
+    judged = 0
+    if pairwise and can_vote:
         pair = selectors.pair_for_voter(round=voting_round, voter=actor)
+        judged = selectors.own_judgment_count(round=voting_round, voter=actor)
     stage = ctx.state().stage
     live = voting_round.results_visibility == ResultsVisibility.LIVE or stage in RESULTS_READY
-    totals = (
-        selectors.live_totals(round=voting_round)
-        if live and voting_round.method != Method.PAIRWISE
-        else {}
-    )
+    totals = selectors.live_totals(round=voting_round) if live and not pairwise else {}
     return jam_render(
         request,
         "voting/round.html",
@@ -152,9 +158,9 @@ def round_vote(request: HttpRequest, slug: str, round_id: int) -> HttpResponse:
         ],
         form=form,
         pair=pair,
-        judged=selectors.own_judgment_count(round=voting_round, voter=actor),
+        judged=judged,
         can_vote=can_vote,
-        show_totals=bool(live and totals is not None and voting_round.method != Method.PAIRWISE),
+        show_totals=live and not pairwise,
         turnout=voting_round.voters,
         statement=method_statement(voting_round.method, voting_round.parameters),
     )
@@ -174,6 +180,7 @@ def pair_judge(request: HttpRequest, slug: str, round_id: int) -> HttpResponse:
             first=form.cleaned_data["first"],
             second=form.cleaned_data["second"],
             outcome=form.cleaned_data["choice"],
+            context=ctx,
         )
     else:
         form_errors_to_messages(request, form)

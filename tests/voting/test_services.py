@@ -12,8 +12,9 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from jams.errors import Forbidden, Invalid, NotFound, PhaseClosed, TooLarge
-from jams.models import AuditEntry, Event, Role
+from jams.models import AuditEntry, Event, Membership, Role
 from jams.phases import Stage
+from jams.selectors import jam_context_for
 from tests.factories import UserFactory, idea_in, jam_in_stage, member, round_with_ballot
 from voting import ranking, services
 from voting.models import (
@@ -679,3 +680,43 @@ def test_a_vote_takes_a_fixed_handful_of_statements(jam, ideas) -> None:
     assert Ballot.objects.get(round=voting_round).size == 0
     voting_round.refresh_from_db()
     assert voting_round.voters == 0
+
+
+def test_a_context_read_by_the_caller_stands_in_for_the_pre_check(jam, ideas) -> None:
+    """The round page passes the jam context it read for the request: the
+    vote then takes one statement fewer, and the check after the lock still
+    reads its own (a vote against a context from before the close is
+    refused once the close is committed)."""
+    voting_round = round_with_ballot(jam, ideas, method="budget", parameters={"points": 10})
+    voter = member(jam)
+    ctx = jam_context_for(jam=jam, user=voter)
+    choices = {ideas[0].pk: 3}
+    services.vote_cast(actor=voter, round=voting_round, choices={ideas[0].pk: 1})  # counted
+    own = statements(lambda: services.vote_cast(actor=voter, round=voting_round, choices=choices))
+    given = statements(
+        lambda: services.vote_cast(actor=voter, round=voting_round, choices=choices, context=ctx)
+    )
+    assert len(given) == len(own) - 1  # all but the pre-check
+    assert own[1].split()[:4] == given[0].split()[:4]
+    with pytest.raises(PhaseClosed):
+        services.vote_cast(
+            actor=voter, round=voting_round, choices=choices, now=after_voting(), context=ctx
+        )
+
+
+def test_a_context_of_another_voter_or_jam_is_not_taken(jam, ideas) -> None:
+    """A context read for someone else, or for another jam, does not vouch
+    for the actor: the service reads its own, and refuses the outsider."""
+    voting_round = round_with_ballot(jam, ideas)
+    insider, outsider = member(jam), UserFactory()
+    other = jam_in_stage(Stage.VOTING)  # where the outsider may vote
+    Membership.objects.create(jam=other, user=outsider, role=Role.PARTICIPANT)
+    for ctx in (
+        jam_context_for(jam=jam, user=insider),
+        jam_context_for(jam=other, user=outsider),
+    ):
+        with pytest.raises(NotFound):
+            services.vote_cast(
+                actor=outsider, round=voting_round, choices={ideas[0].pk: 1}, context=ctx
+            )
+    assert not BallotEntry.objects.exists()

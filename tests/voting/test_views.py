@@ -6,9 +6,12 @@ import re
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from ideas.models import Idea
 from jams.models import Role
 from jams.phases import Stage
 from tests.factories import idea_in, jam_in_stage, member, round_with_ballot
@@ -140,6 +143,10 @@ def test_pairwise_page_shows_one_pair_and_records_the_choice(jam, ideas, partici
     assert response.status_code == 302
     judgment = PairwiseJudgment.objects.get()
     assert (judgment.first_idea_id, judgment.outcome) == (ideas[0].pk, 0)
+    assert "You have compared 0 pairs." in html
+    assert (
+        "You have compared 1 pair." in client.get(voting_round.get_absolute_url()).content.decode()
+    )
 
 
 @pytest.fixture
@@ -223,3 +230,55 @@ def test_admin_shows_no_per_voter_rows() -> None:
 
     assert RankingResult in admin.site._registry
     assert not {Ballot, BallotEntry, PairwiseJudgment} & set(admin.site._registry)
+
+
+def _ballot(method: str, ideas: list[Idea], picked: int) -> dict[str, str]:
+    """A ballot as a browser posts the round page's form: every number and
+    radio field, only the ticked checkboxes; ``picked`` ideas chosen."""
+    if method == "approval":
+        return {f"idea_{idea.pk}": "on" for idea in ideas[:picked]}
+    value = "2" if method == "budget" else "4"
+    return {f"idea_{idea.pk}": (value if i < picked else "") for i, idea in enumerate(ideas)}
+
+
+def _queries(send: object) -> tuple[int, object]:
+    """The statements a request sends, without transaction control."""
+    with CaptureQueriesContext(connection) as captured:
+        response = send()  # type: ignore[operator]
+    control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK")
+    sent = [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(control)]
+    return len(sent), response
+
+
+# The round page, for any ballot size. A GET: session, user, jam, role,
+# phases, round, the ballot's ideas (with their topics), the voter's entries.
+# A POST changing a counted ballot: the same six before the ballot's ideas,
+# then the vote (voting.services): on PostgreSQL lock and ballot items,
+# check, ballot upsert, entries; elsewhere the ballot items, check, upsert,
+# delete and insert. No pre-check: the page's own jam context stands in.
+ROUND_PAGE_GET = 8
+
+
+def _round_page_post() -> int:
+    return 7 + (4 if connection.vendor == "postgresql" else 5)
+
+
+@pytest.mark.parametrize("method", ["approval", "rating", "budget"])
+def test_round_page_queries_do_not_grow_with_the_ballot(jam, participant, method) -> None:
+    ideas = [idea_in(jam, title=f"Idea {n}") for n in range(30)]
+    client = client_for(participant)
+    counts = {}
+    for size in (5, 30):
+        voting_round = round_with_ballot(jam, ideas[:size], method=method, title=f"Of {size}")
+        address = voting_round.get_absolute_url()
+        assert client.post(address, _ballot(method, ideas[:size], 2)).status_code == 302
+        get, page = _queries(lambda address=address: client.get(address))
+        post, answer = _queries(
+            lambda address=address, size=size: client.post(
+                address, _ballot(method, ideas[:size], 3)
+            )
+        )
+        assert page.status_code == 200  # type: ignore[attr-defined]
+        assert answer.status_code == 302  # type: ignore[attr-defined]
+        counts[size] = (get, post)
+    assert counts[5] == counts[30] == (ROUND_PAGE_GET, _round_page_post())
