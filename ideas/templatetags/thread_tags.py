@@ -34,7 +34,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.dateformat import DateFormat, re_escaped, re_formatchars
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from ideas.selectors import PostNode
 
@@ -158,27 +158,28 @@ def _page(context: template.Context) -> _Page:
     request = context.get("request")
     token = context.get("csrf_token") or (get_token(request) if request is not None else "")
     texts = {
-        "agree": "Agree",
-        "disagree": "Disagree",
-        "pass": "Pass",
-        "edit": "Edit",
-        "edited": "edited",
-        "hidden": "Hidden by a facilitator.",
-        "hidden_reason": "Hidden: %(reason)s",
-        "deleted": "deleted member",
-        "reply": "Reply",
-        "your_reply": "Your reply",
-        "post_reply": "Post reply",
-        "flag": "Flag",
-        "flag_reason": "What is wrong with it?",
-        "flag_submit": "Flag for facilitators",
-        "moderate": "Moderate",
-        "reason": "Reason",
-        "restore": "Restore",
-        "hide": "Hide",
+        "agree": gettext_noop("Agree"),
+        "disagree": gettext_noop("Disagree"),
+        "pass": gettext_noop("Pass"),
+        "edit": gettext_noop("Edit"),
+        "edited": gettext_noop("edited"),
+        "hidden": gettext_noop("Hidden by a facilitator."),
+        "hidden_reason": gettext_noop("Hidden: %(reason)s"),
+        "deleted": gettext_noop("deleted member"),
+        "reply": gettext_noop("Reply"),
+        "your_reply": gettext_noop("Your reply"),
+        "post_reply": gettext_noop("Post reply"),
+        "flag": gettext_noop("Flag"),
+        "flag_reason": gettext_noop("What is wrong with it?"),
+        "flag_submit": gettext_noop("Flag for facilitators"),
+        "moderate": gettext_noop("Moderate"),
+        "reason": gettext_noop("Reason"),
+        "restore": gettext_noop("Restore"),
+        "hide": gettext_noop("Hide"),
     }
     user = context.get("user")
-    # The same catalog entries as the template's {% translate %} tags;
+    # Marked with gettext_noop so that makemessages keeps them in the
+    # catalogs (they are translated here, by gettext on the variable);
     # translations are trusted text, as they are in templates.
     labels = {key: gettext(text) for key, text in texts.items()}
     disabled = "" if can.get("react") else " disabled"
