@@ -288,22 +288,26 @@ def measure(
     label: str,
     servers: list[BenchServer],
     run: Coroutine[Any, Any, tuple[list[float], int, float]],
-    args: argparse.Namespace,
     loop: asyncio.AbstractEventLoop,
+    *,
+    entries: int,
 ) -> None:
+    """Run one pass and print its row; ``entries``: ballot entries per
+    request (0 for the page loads)."""
     pids = [s.process.pid for s in servers if s.process is not None]
     load = loadavg()
     cpu0, db0 = sum(cpu_seconds(p) for p in pids), postgres_cpu()
     latencies, failures, wall = loop.run_until_complete(run)
     cpu, db = sum(cpu_seconds(p) for p in pids) - cpu0, postgres_cpu() - db0
-    votes = len(latencies)
+    done = len(latencies)
     p50, p99 = percentile(latencies, 0.5) * 1e3, percentile(latencies, 0.99) * 1e3
+    per = max(1, done)
     print(
-        f"{label:<34} {votes} votes in {wall:.2f} s: {votes / wall:7.0f} votes/s "
-        f"{votes * args.entries / wall:7.0f} entries/s  p50 {p50:6.1f} p99 {p99:6.1f} ms  "
+        f"{label:<34} {done} answered in {wall:.2f} s: {done / wall:7.0f}/s "
+        f"{done * entries / wall:7.0f} entries/s  p50 {p50:6.1f} p99 {p99:6.1f} ms  "
         f"failures {failures}  "
-        f"server CPU {cpu / max(1, votes) * 1e3:.2f} ms/vote ({cpu / wall * 100:.0f} %)  "
-        f"PostgreSQL {db / max(1, votes) * 1e3:.2f} ms/vote ({db / wall * 100:.0f} %)  "
+        f"server CPU {cpu / per * 1e3:.2f} ms each ({cpu / wall * 100:.0f} %)  "
+        f"PostgreSQL {db / per * 1e3:.2f} ms each ({db / wall * 100:.0f} %)  "
         f"load {load} -> {loadavg()}",
         flush=True,
     )
@@ -354,7 +358,7 @@ def main() -> None:
                     for i in range(count)
                 ]
                 ports = [s.port for s in servers]
-                prefix = f"{count} x uvicorn, {way}:"
+                prefix, n = f"{count} x uvicorn, {way}:", args.entries
                 try:
                     if way == "http":
                         # Fresh voters per run: each run casts first votes, then changes them.
@@ -363,18 +367,19 @@ def main() -> None:
                             run_pass, ports, voters, path=path, connections=args.connections
                         )
                         page: list[bytes | None] = [None] * len(voters)
-                        measure(f"{prefix} load the page", servers, http(page), args, loop)
+                        measure(f"{prefix} load the page", servers, http(page), loop, entries=0)
                         for kind in ("first", "changed"):
                             work: list[bytes | None] = [
                                 ballot_body(v, ideas, args.entries, rng) for v in voters
                             ]
-                            measure(f"{prefix} {kind} votes", servers, http(work), args, loop)
+                            votes = http(work)
+                            measure(f"{prefix} {kind} votes", servers, votes, loop, entries=n)
                     else:
                         sockets = loop.run_until_complete(sockets_open(ports, keys))
                         for kind in ("first", "changed"):
                             ballots = socket_ballots(ideas, args.entries, len(keys), rng)
                             run = socket_pass(sockets, ballots, round_id)
-                            measure(f"{prefix} {kind} votes", servers, run, args, loop)
+                            measure(f"{prefix} {kind} votes", servers, run, loop, entries=n)
                         for voter in sockets:
                             if voter.client is not None:
                                 voter.client.abort()

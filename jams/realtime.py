@@ -213,9 +213,10 @@ def broadcast(event: RecordedEvent) -> None:
 
 
 def hub_signal(*, jam_id: int, message: dict[str, Any]) -> None:
-    """After commit, send ``message`` (a ``hub.*`` type, jams/hub.py) to every
-    process following the jam. Not stored: for what the hub derives from the
-    database itself (the turnout), so a lost signal costs only freshness."""
+    """After commit, send ``message`` (a ``hub.*`` or ``user.recheck`` type,
+    jams/hub.py) to every process following the jam. Not stored: for what
+    the hub reads from the database itself (the turnout, a member's role),
+    so a lost signal costs only freshness."""
     layer = get_channel_layer()
     if layer is None:
         return
@@ -237,16 +238,5 @@ def user_signal(*, user_id: int, jam_ids: Iterable[int]) -> None:
     Sent through the jams' groups, which every process holding a socket of
     the jam follows anyway: a group per user would cost each process a
     subscription (and its Redis round trips) per member connected."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    groups = [jam_group(jam_id) for jam_id in dict.fromkeys(jam_ids)]
-
-    def send() -> None:
-        for group in groups:
-            try:
-                async_to_sync(layer.group_send)(group, {"type": "user.recheck", "user": user_id})
-            except Exception:
-                logger.exception("user signal to %s failed", user_id)
-
-    transaction.on_commit(send)
+    for jam_id in dict.fromkeys(jam_ids):
+        hub_signal(jam_id=jam_id, message={"type": "user.recheck", "user": user_id})

@@ -6,6 +6,8 @@ turnout figure live.
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -112,16 +114,14 @@ def round_vote(request: HttpRequest, slug: str, round_id: int) -> HttpResponse:
     actor = actor_of(request)
     ideas = selectors.ballot_ideas(round=voting_round, topics=False)
     pairwise = voting_round.method == Method.PAIRWISE
+    ballot_form = functools.partial(
+        BallotForm, method=voting_round.method, parameters=voting_round.parameters, ideas=ideas
+    )
     form = None
     if not pairwise and request.method == "POST":
         # A bound form shows what was posted: the voter's saved ballot is
         # read below, only when the page is drawn (a GET or a refused post).
-        form = BallotForm(
-            request.POST,
-            method=voting_round.method,
-            parameters=voting_round.parameters,
-            ideas=ideas,
-        )
+        form = ballot_form(request.POST)
         if form.is_valid():
             services.vote_cast(actor=actor, round=voting_round, choices=form.choices(), context=ctx)
             messages.success(
@@ -131,12 +131,7 @@ def round_vote(request: HttpRequest, slug: str, round_id: int) -> HttpResponse:
         form_errors_to_messages(request, form)
     own = {} if pairwise else selectors.own_ballot(round=voting_round, voter=actor)
     if not pairwise and form is None:
-        form = BallotForm(
-            method=voting_round.method,
-            parameters=voting_round.parameters,
-            ideas=ideas,
-            initial=BallotForm.initial_for(own, voting_round.method),
-        )
+        form = ballot_form(initial=BallotForm.initial_for(own, voting_round.method))
     can_vote = jam_check(ctx, Action.VOTE)
     pair = None
     judged = 0
