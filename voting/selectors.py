@@ -14,7 +14,19 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 import numpy as np
 from django.db import connection
-from django.db.models import Count, F, Field, Model, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    CharField,
+    Count,
+    F,
+    Field,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 
 from ideas.models import Idea, Post
 from jams.errors import NotFound
@@ -76,17 +88,53 @@ def vote_context(*, jam_id: int, voter: User) -> JamContext:
     result field by field against the ORM's. Elsewhere the ORM's query (a
     jam without phases costs a second one).
     """
+    checked, phases = _vote_context_read(jam_id, voter)
+    return _vote_context_of(jam_id, voter, checked, phases)
+
+
+def vote_contexts(*, jam_id: int, voters: Sequence[User]) -> dict[int, JamContext]:
+    """``vote_context`` for many voters of one jam (a batch of votes,
+    ``services.votes_cast``), by voter id: the jam and its phases read once,
+    the voters' roles by a second query, two statements whatever the number
+    of voters. The contexts share one list of phases (read-only)."""
+    checked, phases = _vote_context_read(jam_id, None)
+    ids = sorted({voter.pk for voter in voters})
+    if connection.vendor == "postgresql":
+        with prepared_cursor() as cursor:
+            cursor.execute(_ROLES_SQL, [jam_id, ids])
+            roles = dict(cursor.fetchall())
+    else:
+        roles = dict(
+            Membership.objects.filter(jam_id=jam_id, user_id__in=ids).values_list("user_id", "role")
+        )
+    visibility, published_at, _role = checked
+    return {
+        voter.pk: _vote_context_of(
+            jam_id, voter, (visibility, published_at, roles.get(voter.pk)), phases
+        )
+        for voter in voters
+    }
+
+
+def _vote_context_read(jam_id: int, voter: User | None) -> tuple[Sequence[Any], list[Phase]]:
+    """(visibility, results_published_at, the voter's role or None) and the
+    jam's phases; ``voter=None`` reads no role."""
     if connection.vendor != "postgresql":
         return _vote_context_orm(jam_id=jam_id, voter=voter)
     sql, phase_fields = _VOTE_CONTEXT_SQL or _vote_context_sql()
     with prepared_cursor() as cursor:
-        cursor.execute(sql, [voter.pk, jam_id])
+        cursor.execute(sql, [None if voter is None else voter.pk, jam_id])
         rows = cursor.fetchall()
     if not rows:
         raise Jam.DoesNotExist
-    visibility, published_at, voter_role = rows[0][:3]
     phases = [_row(Phase, phase_fields, row[3:]) for row in rows if row[3] is not None]
-    return _vote_context_of(jam_id, voter, (visibility, published_at, voter_role), phases)
+    return rows[0][:3], phases
+
+
+_ROLES_SQL: Final = (
+    f"SELECT user_id, role FROM {Membership._meta.db_table} "  # noqa: S608 (names only)
+    "WHERE jam_id = %s::bigint AND user_id = ANY(%s::bigint[])"
+)
 
 
 _JAM_CHECKED: Final = ("id", "visibility", "results_published_at")
@@ -127,11 +175,14 @@ def _vote_context_sql() -> tuple[str, list[Field[Any, Any]]]:
     return _VOTE_CONTEXT_SQL
 
 
-def _vote_context_orm(*, jam_id: int, voter: User) -> JamContext:
-    """vote_context through the ORM: the phases with their jam's columns and
-    a role subquery, or for a jam without phases the jam's columns alone."""
+def _vote_context_orm(*, jam_id: int, voter: User | None) -> tuple[Sequence[Any], list[Phase]]:
+    """_vote_context_read through the ORM: the phases with their jam's
+    columns and a role subquery, or for a jam without phases the jam's
+    columns alone."""
 
-    def role(jam: str) -> Subquery:
+    def role(jam: str) -> Subquery | Value:
+        if voter is None:
+            return Value(None, output_field=CharField())
         return Subquery(
             Membership.objects.filter(jam_id=OuterRef(jam), user=voter).values("role")[:1]
         )
@@ -152,7 +203,7 @@ def _vote_context_orm(*, jam_id: int, voter: User) -> JamContext:
             .get()
         )
     phases = [Phase.from_db(connection.alias, phase_names, row[3:]) for row in rows]
-    return _vote_context_of(jam_id, voter, checked, phases)
+    return checked, phases
 
 
 def _vote_context_of(
