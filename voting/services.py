@@ -41,9 +41,10 @@ parses and plans each once per connection. docs/voting.md has the figures.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import numpy as np
 from django.db import IntegrityError, connection, transaction
@@ -53,7 +54,7 @@ from django.utils.translation import gettext as _
 
 from ideas.models import Idea
 from jams import realtime
-from jams.errors import Invalid, NotFound, PhaseClosed
+from jams.errors import DomainError, Invalid, NotFound, PhaseClosed
 from jams.models import Jam
 from jams.phases import jam_state
 from jams.rules import RESULTS_READY, Action, jam_require
@@ -121,22 +122,27 @@ def _vote_lock(
     a ballot are frozen while voting is open). SQLite has no row locks; its
     IMMEDIATE transactions serialize writers instead.
     """
-    if connection.vendor == "postgresql":
-        with prepared_cursor() as cursor:
-            cursor.execute(
-                f"SELECT item.idea_id FROM {VotingRound._meta.db_table} r "  # noqa: S608
-                f"LEFT JOIN {BallotItem._meta.db_table} item "
-                "ON item.round_id = r.id AND item.idea_id = ANY(%s::bigint[]) "
-                "WHERE r.id = %s::bigint FOR KEY SHARE OF r",
-                [sorted(idea_ids), voting_round.pk],
-            )
-            on_ballot = {idea_id for (idea_id,) in cursor.fetchall() if idea_id is not None}
-    else:
-        on_ballot = _on_ballot(voting_round, idea_ids)
+    on_ballot = _round_lock(voting_round, idea_ids)
     now = now or timezone.now()
     ctx = selectors.vote_context(jam_id=voting_round.jam_id, voter=actor)
     jam_require(ctx, Action.VOTE, now=now)
     return now, on_ballot
+
+
+def _round_lock(voting_round: VotingRound, idea_ids: set[int]) -> set[int]:
+    """Lock the round row ``FOR KEY SHARE`` (PostgreSQL) and return which of
+    ``idea_ids`` are on its ballot."""
+    if connection.vendor != "postgresql":
+        return _on_ballot(voting_round, idea_ids)
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            f"SELECT item.idea_id FROM {VotingRound._meta.db_table} r "  # noqa: S608
+            f"LEFT JOIN {BallotItem._meta.db_table} item "
+            "ON item.round_id = r.id AND item.idea_id = ANY(%s::bigint[]) "
+            "WHERE r.id = %s::bigint FOR KEY SHARE OF r",
+            [sorted(idea_ids), voting_round.pk],
+        )
+        return {idea_id for (idea_id,) in cursor.fetchall() if idea_id is not None}
 
 
 # --- Rounds and their ballots ----------------------------------------------------
@@ -326,13 +332,17 @@ def _voters_add(voting_round: VotingRound, delta: int) -> int:
 
 
 def _turnout_changed(voting_round: VotingRound, size: int, voters: int) -> Cast:
+    _turnout_signal(voting_round)
+    return Cast(size=size, voters=voters)
+
+
+def _turnout_signal(voting_round: VotingRound) -> None:
     """The turnout moved: after commit, the jam's processes push the round's
     counter to their sockets (coalesced, jams/hub.py)."""
     realtime.hub_signal(
         jam_id=voting_round.jam_id,
         message={"type": "hub.turnout", "jam": voting_round.jam_id, "round": voting_round.pk},
     )
-    return Cast(size=size, voters=voters)
 
 
 def _turnout(voting_round: VotingRound, before: int, after: int) -> Cast:
@@ -347,7 +357,7 @@ def vote_cast(
     *,
     actor: User,
     round: VotingRound,
-    choices: dict[Any, Any],
+    choices: Mapping[Any, Any],
     now: datetime | None = None,
     context: JamContext | None = None,
 ) -> Cast:
@@ -370,6 +380,191 @@ def vote_cast(
         if voters is None:
             return Cast(size=len(entries), voters=-1)
         return _turnout_changed(voting_round, len(entries), voters)
+
+
+type Outcome = Cast | DomainError
+
+
+def votes_cast(
+    *,
+    round: VotingRound,
+    votes: Sequence[tuple[User, Mapping[Any, Any]]],
+    now: datetime | None = None,
+) -> list[Outcome]:
+    """``vote_cast`` for many voters of one round at once: their ballots in
+    one transaction, by statements over the whole batch. Returns, per vote
+    and in order, its ``Cast`` or the ``DomainError`` that refused it; a
+    refused vote changes nothing and the others go on. The socket's votes
+    come this way (``voting.live``, batched per process like posts,
+    jams/groupcommit.py).
+
+    What each vote is checked against and the locks are ``vote_cast``'s
+    (module doc), taken once for the batch: the pre-check for every voter
+    in one read and no lock (a closed stage refuses the batch before its
+    transaction); then the round row ``FOR KEY SHARE`` with the ballot
+    items of every idea named; every voter's context read again; every
+    ballot checked; the accepted ballots upserted in one statement, in voter
+    order (two batches that share voters lock them in the same order); their
+    entries replaced and the turnout counter moved by the batch's net change
+    in one more. Seven statements however many votes (five for one vote).
+    A vote that moved the turnout gets the counter as of the batch. A voter
+    who appears twice is cast in turn: the later ballot in a batch of its
+    own after the first commits, so it replaces the first, as it would one
+    by one.
+
+    A lone vote, and every vote elsewhere than on PostgreSQL, is
+    ``vote_cast``. Any other error (a deadlock, a lost connection) is
+    raised, the batch's transaction rolled back; votes are idempotent, so
+    the caller may cast each again alone (``voting.live.votes_submit``).
+    """
+    voting_round = round
+    if connection.vendor != "postgresql" or len(votes) < 2:
+        return [_alone(voting_round, actor, choices, now) for actor, choices in votes]
+    first: list[int] = []
+    seen: set[int] = set()
+    for i, (actor, _choices) in enumerate(votes):
+        if actor.pk not in seen:
+            seen.add(actor.pk)
+            first.append(i)
+    if len(first) < len(votes):
+        outcomes: dict[int, Outcome] = {}
+        rest = [i for i in range(len(votes)) if i not in set(first)]
+        for part in (first, rest):
+            casts = votes_cast(round=voting_round, votes=[votes[i] for i in part], now=now)
+            outcomes |= zip(part, casts, strict=True)
+        return [outcomes[i] for i in range(len(votes))]
+    return _votes_batch(voting_round, votes, now)
+
+
+def _alone(
+    voting_round: VotingRound, actor: User, choices: Mapping[Any, Any], now: datetime | None
+) -> Outcome:
+    try:
+        return vote_cast(actor=actor, round=voting_round, choices=choices, now=now)
+    except DomainError as exc:
+        return exc
+
+
+def _votes_batch(
+    voting_round: VotingRound,
+    votes: Sequence[tuple[User, Mapping[Any, Any]]],
+    now: datetime | None,
+) -> list[Outcome]:
+    """votes_cast's batch on PostgreSQL: distinct voters, two or more."""
+    outcomes: list[Outcome | None] = [None] * len(votes)
+    voters = [actor for actor, _choices in votes]
+    named: dict[int, set[int]] = {}
+    checked_at = now or timezone.now()
+    contexts = selectors.vote_contexts(jam_id=voting_round.jam_id, voters=voters)
+    for i, (actor, choices) in enumerate(votes):
+        try:
+            jam_require(contexts[actor.pk], Action.VOTE, now=checked_at)
+            named[i] = requested_ids(choices)
+        except DomainError as exc:
+            outcomes[i] = exc
+    if named:
+        with transaction.atomic():
+            on_ballot = _round_lock(voting_round, set().union(*named.values()))
+            now = now or timezone.now()
+            contexts = selectors.vote_contexts(
+                jam_id=voting_round.jam_id, voters=[voters[i] for i in named]
+            )
+            accepted: dict[int, dict[int, int]] = {}
+            for i in named:
+                try:
+                    jam_require(contexts[voters[i].pk], Action.VOTE, now=now)
+                    accepted[i] = choices_clean(
+                        voting_round.method, voting_round.parameters, votes[i][1], on_ballot
+                    )
+                except DomainError as exc:
+                    outcomes[i] = exc
+            if accepted:
+                ballots = _ballots_locked_many(
+                    voting_round, {voters[i].pk: len(e) for i, e in accepted.items()}, now
+                )
+                voters_now, flipped = _entries_replace_many(
+                    voting_round, {ballots[voters[i].pk]: e for i, e in accepted.items()}
+                )
+                for i, entries in accepted.items():
+                    moved = ballots[voters[i].pk] in flipped
+                    outcomes[i] = Cast(size=len(entries), voters=voters_now if moved else -1)
+                if flipped:
+                    _turnout_signal(voting_round)
+    return cast("list[Outcome]", outcomes)  # every vote was cast or refused above
+
+
+def _ballots_locked_many(
+    voting_round: VotingRound, sizes: dict[int, int], now: datetime
+) -> dict[int, int]:
+    """``_ballot_locked`` for many voters, ``{voter id: size}``, in one
+    statement, locking in voter order; returns ``{voter id: ballot id}``."""
+    voter_ids = sorted(sizes)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            _BALLOTS_SQL,
+            [voting_round.pk, stamp, stamp, voter_ids, [sizes[v] for v in voter_ids]],
+        )
+        return {int(voter): int(ballot) for ballot, voter in cursor.fetchall()}
+
+
+_BALLOTS_SQL: Final = (
+    f"INSERT INTO {Ballot._meta.db_table} (round_id, voter_id, size, created_at, updated_at) "  # noqa: S608 (names only)
+    "SELECT %s::bigint, voter, size, %s::timestamptz, %s::timestamptz "
+    "FROM unnest(%s::bigint[], %s::integer[]) AS new (voter, size) ORDER BY voter "
+    "ON CONFLICT (round_id, voter_id) "
+    "DO UPDATE SET size = excluded.size, updated_at = excluded.updated_at RETURNING id, voter_id"
+)
+
+
+def _entries_replace_many(
+    voting_round: VotingRound, ballots: dict[int, dict[int, int]]
+) -> tuple[int, set[int]]:
+    """``_entries_replace`` for many locked ballots, ``{ballot id: entries}``,
+    in one statement (``_ENTRIES_MANY_SQL``); returns the turnout after the
+    batch and the ballots that started or stopped counting (the turnout is
+    read only when some did, else 0)."""
+    ids = list(ballots)
+    entry_ballots = [b for b, entries in ballots.items() for _ in entries]
+    entry_ideas = [idea for entries in ballots.values() for idea in entries]
+    entry_values = [value for entries in ballots.values() for value in entries.values()]
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            _ENTRIES_MANY_SQL,
+            [
+                ids,
+                voting_round.pk,
+                entry_ballots,
+                entry_ideas,
+                entry_values,
+                ids,
+                [bool(ballots[b]) for b in ids],
+                voting_round.pk,
+            ],
+        )
+        voters, flipped = cursor.fetchone()
+    return (0 if voters is None else int(voters)), set(flipped)
+
+
+# _ENTRIES_SQL over many ballots: the deletes counted per ballot, the
+# inserts after them (they read the deletes' count), and one counter update
+# by the net change of the ballots that start or stop counting, made only
+# when one does. Returns the new turnout (or NULL) and those ballots.
+_ENTRIES_MANY_SQL: Final = (
+    f"WITH gone AS (DELETE FROM {BallotEntry._meta.db_table} "  # noqa: S608 (names only)
+    "WHERE ballot_id = ANY(%s::bigint[]) RETURNING ballot_id), "
+    "counted AS (SELECT ballot_id, count(*) AS n FROM gone GROUP BY ballot_id), "
+    f"added AS (INSERT INTO {BallotEntry._meta.db_table} (ballot_id, round_id, idea_id, value) "
+    "SELECT ballot, %s::bigint, idea, value FROM (SELECT count(*) FROM gone) AS after_gone, "
+    "unnest(%s::bigint[], %s::bigint[], %s::integer[]) AS new (ballot, idea, value)), "
+    "flips AS (SELECT new.ballot, new.counts FROM unnest(%s::bigint[], %s::boolean[]) "
+    "AS new (ballot, counts) LEFT JOIN counted ON counted.ballot_id = new.ballot "
+    "WHERE (coalesce(counted.n, 0) > 0) <> new.counts), "
+    f"bumped AS (UPDATE {VotingRound._meta.db_table} "
+    "SET voters = voters + (SELECT sum(CASE WHEN counts THEN 1 ELSE -1 END) FROM flips) "
+    "WHERE id = %s::bigint AND EXISTS (SELECT FROM flips) RETURNING voters) "
+    "SELECT (SELECT voters FROM bumped), ARRAY(SELECT ballot FROM flips)"
+)
 
 
 def _entries_replace(
