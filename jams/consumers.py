@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from . import live, middleware
 from .errors import DomainError, Forbidden, RateLimited
-from .groupcommit import group_commit_for_loop
+from .groupcommit import group_commit_for_loop, vote_batch_for_loop
 from .hub import Hub, hub_for_loop
 from .protocol import (
     AlertMessage,
@@ -693,7 +693,9 @@ class JamConsumer(AsyncWebsocketConsumer):
         await self.send_json({"type": "ack", **ack})
 
     async def on_vote(self, message: VoteMessage) -> None:
-        ack = await _db(live.vote_submit)(jam_id=self.jam_id, user_id=self.user_id, message=message)
+        # The votes of all sockets share transactions and statements when
+        # they queue behind a batch (voting/live.py, jams/groupcommit.py).
+        ack = await vote_batch_for_loop(self.jam_id).run((self.user_id, message))
         await self.send_json({"type": "ack", **ack})
 
     handlers: dict[type, Callable[[Any, Any], Awaitable[None]]] = {

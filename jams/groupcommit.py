@@ -1,4 +1,4 @@
-"""Group commit: the socket posts of one process share transactions.
+"""Group commit: the socket posts (and votes) of one process share transactions.
 
 Every write that records a live event takes the jam's next seq with
 ``UPDATE jams_jam ... RETURNING`` (jams/realtime.py), and that row lock is
@@ -27,11 +27,19 @@ the post row first and run alone, as before.
 One batch runs at a time per process and jam (the jam row lock would
 serialize them anyway); each socket still waits for its own result before it reads its
 next message.
+
+Votes queue the same way (``Batcher``, ``vote_batch_for_loop``), for a
+different reason: they take no jam row lock, but each vote alone was five
+statements, a transaction and a thread hop, about as much server CPU as the
+service's own work. A batch of votes is one thread hop and, per round,
+``voting.services.votes_cast``: seven statements and one commit however
+many voters (voting/live.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -45,6 +53,9 @@ from .errors import DomainError
 # Writes per transaction at most: a batch holds the jam row lock while it
 # runs, so other processes' writes wait for it.
 MAX_BATCH = 32
+# Votes per batch at most: a batch holds its voters' ballot rows (and, when
+# the turnout moves, the round's counter) until it commits.
+VOTE_MAX_BATCH = 64
 
 type Outcome = tuple[bool, Any]
 
@@ -86,31 +97,45 @@ def _run_batch_collecting(
     return outcomes, events
 
 
-class GroupCommit:
-    def __init__(self) -> None:
-        self.queue: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
+class Batcher[I]:
+    """Items of one process's sockets run in batches by ``run_batch`` on a
+    worker thread, one batch at a time: the first item runs at once, items
+    that arrive while a batch runs wait and go together in the next (at most
+    ``max_batch``). ``run_batch`` returns ``(ok, result or exception)`` per
+    item, in order, and the events it committed, which are sent from the
+    event loop before the results are released."""
+
+    def __init__(
+        self,
+        run_batch: Callable[[list[I]], tuple[list[Outcome], list[realtime.RecordedEvent]]],
+        max_batch: int,
+    ) -> None:
+        self.run_batch = run_batch
+        self.max_batch = max_batch
+        self.queue: list[tuple[I, asyncio.Future[Any]]] = []
         self.task: asyncio.Task[None] | None = None
-        self.batches = 0  # for tests and benchmarks: how many transactions ran
+        self.batches = 0  # for tests and benchmarks: how many batches ran
         self.largest = 0
 
-    async def run[T](self, write: Callable[[], T]) -> T:
-        """Run ``write`` (a sync function that writes through a service)
-        in the next transaction and return its result once committed."""
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self.queue.append((write, future))
+    async def run(self, item: I) -> Any:
+        """Run ``item`` in the next batch and return its result once that
+        batch has committed (or raise its exception)."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.queue.append((item, future))
         if self.task is None:
             self.task = asyncio.create_task(self._drain())
         return await future
 
     async def _drain(self) -> None:
-        batch: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
+        batch: list[tuple[I, asyncio.Future[Any]]] = []
         try:
             while self.queue:
-                batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
+                batch = self.queue[: self.max_batch]
+                self.queue = self.queue[self.max_batch :]
                 try:
                     outcomes, events = await database_sync_to_async(
-                        _run_batch_collecting, thread_sensitive=False
-                    )([write for write, _ in batch])
+                        self.run_batch, thread_sensitive=False
+                    )([item for item, _ in batch])
                 except Exception as exc:  # the thread pool itself failed
                     outcomes, events = [(False, exc)] * len(batch), []
                 await realtime.broadcast_many(events)
@@ -131,20 +156,53 @@ class GroupCommit:
             self.queue = []
 
 
-_group_commits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, GroupCommit]] = (
-    weakref.WeakKeyDictionary()
-)
+class GroupCommit(Batcher[Callable[[], Any]]):
+    """Posts: each item a write through a service (``_run_batch``)."""
+
+    def __init__(self) -> None:
+        super().__init__(_run_batch_collecting, MAX_BATCH)
+
+
+def _votes_run(jam_id: int, votes: list[tuple[int, Any]]) -> tuple[list[Outcome], list[Any]]:
+    from . import live
+
+    try:
+        return live.votes_submit(jam_id=jam_id, votes=votes), []
+    finally:
+        close_old_connections()
+
+
+def _vote_batcher(jam_id: int) -> Batcher[tuple[int, Any]]:
+    """Votes: each item ``(user id, VoteMessage)``, a batch cast per round by
+    ``voting.services.votes_cast`` (voting/live.py). They record no event;
+    the turnout is signalled after commit, once per batch and round."""
+    return Batcher(functools.partial(_votes_run, jam_id), VOTE_MAX_BATCH)
+
+
+_batchers: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[str, int], Batcher[Any]]
+] = weakref.WeakKeyDictionary()
+
+
+def _for_loop[B: Batcher[Any]](kind: str, jam_id: int, make: Callable[[], B]) -> B:
+    loop = asyncio.get_running_loop()
+    jams = _batchers.get(loop)
+    if jams is None:
+        jams = _batchers[loop] = {}
+    batcher = jams.get((kind, jam_id))
+    if batcher is None:
+        batcher = jams[(kind, jam_id)] = make()
+    return batcher  # type: ignore[return-value]
 
 
 def group_commit_for_loop(jam_id: int) -> GroupCommit:
     """The group commit of a jam in the running event loop (one per server
     process and jam). Per jam, so that a batch locks one jam row: batches of
     two processes that each held several jams' rows could deadlock."""
-    loop = asyncio.get_running_loop()
-    jams = _group_commits.get(loop)
-    if jams is None:
-        jams = _group_commits[loop] = {}
-    group = jams.get(jam_id)
-    if group is None:
-        group = jams[jam_id] = GroupCommit()
-    return group
+    return _for_loop("posts", jam_id, GroupCommit)
+
+
+def vote_batch_for_loop(jam_id: int) -> Batcher[tuple[int, Any]]:
+    """The vote batcher of a jam in the running event loop (one per server
+    process and jam)."""
+    return _for_loop("votes", jam_id, functools.partial(_vote_batcher, jam_id))

@@ -5,6 +5,7 @@ dicts, tuples), never a QuerySet or a model the consumer would touch again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -110,7 +111,11 @@ def react_submit(*, jam_id: int, user_id: int, message: ReactMessage) -> dict[st
     return submit(jam_id=jam_id, user_id=user_id, message=message)
 
 
-def vote_submit(*, jam_id: int, user_id: int, message: VoteMessage) -> dict[str, Any]:
-    from voting.live import vote_submit as submit
+def votes_submit(
+    *, jam_id: int, votes: Sequence[tuple[int, VoteMessage]]
+) -> list[tuple[bool, Any]]:
+    """A batch of sockets' votes (jams/groupcommit.py): ``(ok, ack or
+    exception)`` per ``(user id, message)``."""
+    from voting.live import votes_submit as submit
 
-    return submit(jam_id=jam_id, user_id=user_id, message=message)
+    return submit(jam_id=jam_id, votes=votes)

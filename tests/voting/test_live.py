@@ -202,3 +202,54 @@ async def test_a_voter_removed_from_the_jam_cannot_vote_on_an_open_socket(polls,
     error = await alice.receive_until("error")
     assert error["code"] in ("not_found", "forbidden")
     assert not await Ballot.objects.filter(round=polls["round"]).aexists()
+
+
+async def test_votes_of_many_sockets_at_once_share_batches(polls) -> None:
+    """Twelve members vote at the same moment: votes that arrive while a
+    batch is in its transaction go together in the next one
+    (jams/groupcommit.py, ``services.votes_cast``), and still every voter
+    gets their own ack and ballot, and one voter's bad ballot fails alone."""
+    from jams.groupcommit import vote_batch_for_loop
+
+    jam, round_pk = polls["jam"], polls["round"].pk
+    first, second, third = polls["ideas"]
+    people = await database_sync_to_async(lambda: [member(jam) for _ in range(12)])()
+    sockets = []
+    for person in people:
+        comm, ok, _ = await open_socket(person, jam)
+        assert ok
+        sockets.append(Socket(comm))
+        assert (await sockets[-1].receive())["type"] == "hello"
+    ballots = [{str(first): i % 6, str(third): 5 - i % 6} for i in range(12)]
+    ballots[5] = {str(second): 6}  # over the 5 points
+    client_ids = [str(uuid.uuid4()) for _ in sockets]
+    try:
+        for i, socket in enumerate(sockets):
+            await socket.send(
+                type="vote", client_id=client_ids[i], round=round_pk, choices=ballots[i]
+            )
+        acks = []
+        for socket in sockets:
+            message = await socket.receive()
+            while message["type"] not in ("ack", "error"):
+                message = await socket.receive()
+            acks.append(message)
+        batcher = vote_batch_for_loop(jam.pk)
+        assert batcher.largest > 1
+        assert batcher.batches < 12
+    finally:
+        for socket in sockets:
+            with contextlib.suppress(Exception):
+                await socket.comm.disconnect()
+    assert [a["client_id"] for a in acks] == client_ids
+    assert [a["type"] for a in acks] == ["ack"] * 5 + ["error"] + ["ack"] * 6
+    assert acks[5]["code"] == "invalid"
+    for i, (person, ack) in enumerate(zip(people, acks, strict=True)):
+        if i == 5:
+            assert await stored(round_pk, person) == {}
+            continue
+        expected = {int(idea): value for idea, value in ballots[i].items() if value}
+        assert ack["entries"] == len(expected)
+        assert await stored(round_pk, person) == expected
+    counting = await Ballot.objects.filter(round_id=round_pk, size__gt=0).acount()
+    assert counting == 11
