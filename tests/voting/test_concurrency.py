@@ -152,3 +152,41 @@ def test_votes_racing_the_close_are_counted_before_it_or_refused() -> None:
     totals = {row.idea_id: row.total for row in result.ideas.all()}
     for idea in ideas:
         assert totals[idea.pk] == sum(1 for v in stored.values() if v == idea.pk)
+
+
+def test_batches_sharing_voters_in_any_order_neither_deadlock_nor_miscount() -> None:
+    """Six threads each cast batches of the same twenty voters, in their own
+    shuffled order, with single votes of the same voters in between (as the
+    round page's form would send them) and withdrawals: the batches lock
+    ballots in voter order, so none deadlocks; each ballot ends as one of
+    the ballots sent, and the turnout counter equals the ballots that count."""
+    import random
+
+    jam = jam_in_stage(Stage.VOTING)
+    ideas = [idea_in(jam, title=f"Idea {i}") for i in range(6)]
+    voting_round = round_with_ballot(jam, ideas, method="budget", parameters={"points": 10})
+    voters = [member(jam) for _ in range(20)]
+    sent = [{ideas[i].pk: 1 + i} for i in range(6)] + [{}]
+
+    def cast_batches(i: int) -> int:
+        rng = random.Random(i)
+        refused = 0
+        for _ in range(8):
+            order = rng.sample(voters, len(voters))
+            votes = [(voter, rng.choice(sent)) for voter in order]
+            outcomes = services.votes_cast(round=voting_round, votes=votes)
+            refused += sum(not isinstance(o, services.Cast) for o in outcomes)
+            services.vote_cast(actor=rng.choice(voters), round=voting_round, choices=sent[i])
+        return refused
+
+    results = in_threads(6, cast_batches)
+
+    assert results == [0] * 6  # no errors, nothing refused
+    ballots = {
+        ballot.voter_id: dict(ballot.entries.values_list("idea_id", "value"))
+        for ballot in Ballot.objects.filter(round=voting_round)
+    }
+    assert set(ballots) == {v.pk for v in voters}
+    assert all(entries in sent for entries in ballots.values())
+    voting_round.refresh_from_db()
+    assert voting_round.voters == sum(bool(entries) for entries in ballots.values())
