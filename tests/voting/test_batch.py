@@ -232,3 +232,44 @@ def test_a_batch_failing_in_the_database_is_cast_again_vote_by_vote(jam, ideas) 
     assert set(stored(voting_round)) == {voters[i].pk for i in (0, 1, 3)}
     voting_round.refresh_from_db()
     assert voting_round.voters == 3
+
+
+def test_a_batch_of_socket_votes_over_several_rounds_keeps_each_in_its_round(jam, ideas) -> None:
+    """``voting.live.votes_submit`` splits a batch by round: votes for two
+    rounds of the jam are stored in theirs, in the order sent, and a round
+    of another jam (or none) is not found, for that vote only."""
+    from jams.errors import NotFound as RoundNotFound
+    from jams.protocol import VoteMessage
+    from voting.live import votes_submit
+
+    approval = round_with_ballot(jam, ideas[:2], method="approval")
+    budget = round_with_ballot(jam, ideas, method="budget", parameters={"points": 10})
+    elsewhere = jam_in_stage(Stage.VOTING)
+    foreign = round_with_ballot(elsewhere, [idea_in(elsewhere)], method="approval")
+    alice, bob = member(jam), member(jam)
+    sent = [
+        (alice, approval, {str(ideas[0].pk): 1}),
+        (alice, budget, {str(ideas[2].pk): 10}),
+        (bob, foreign, {}),
+        (bob, approval, {str(ideas[1].pk): 1}),
+        (bob, budget, {str(ideas[0].pk): 4, str(ideas[1].pk): 6}),
+    ]
+    outcomes = votes_submit(
+        jam_id=jam.pk,
+        votes=[
+            (voter.pk, VoteMessage(client_id=str(i), round=r.pk, choices=choices))
+            for i, (voter, r, choices) in enumerate(sent)
+        ],
+    )
+    assert [ok for ok, _value in outcomes] == [True, True, False, True, True]
+    assert isinstance(outcomes[2][1], RoundNotFound)
+    acks = [value for ok, value in outcomes if ok]
+    assert [(a["client_id"], a["round"], a["entries"]) for a in acks] == [
+        ("0", approval.pk, 1),
+        ("1", budget.pk, 1),
+        ("3", approval.pk, 1),
+        ("4", budget.pk, 2),
+    ]
+    assert stored(approval) == {alice.pk: {ideas[0].pk: 1}, bob.pk: {ideas[1].pk: 1}}
+    assert stored(budget) == {alice.pk: {ideas[2].pk: 10}, bob.pk: {ideas[0].pk: 4, ideas[1].pk: 6}}
+    assert not Ballot.objects.filter(round=foreign).exists()
