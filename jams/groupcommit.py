@@ -33,7 +33,10 @@ different reason: they take no jam row lock, but each vote alone was five
 statements, a transaction and a thread hop, about as much server CPU as the
 service's own work. A batch of votes is one thread hop and, per round,
 ``voting.services.votes_cast``: seven statements and one commit however
-many voters (voting/live.py).
+many voters (voting/live.py). Two vote batches run at once per process
+and jam (``VOTE_IN_FLIGHT``): one waits on PostgreSQL while the next is
+checked; they share only the ballot rows of voters in both, locked in
+voter order.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ import asyncio
 import functools
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from channels.db import database_sync_to_async
 from django.db import close_old_connections, transaction
@@ -56,6 +59,10 @@ MAX_BATCH = 32
 # Votes per batch at most: a batch holds its voters' ballot rows (and, when
 # the turnout moves, the round's counter) until it commits.
 VOTE_MAX_BATCH = 64
+# Vote batches in flight per process and jam: one waits on PostgreSQL's
+# statements and commit while the next is prepared (two batches share no
+# lock but the voters they both hold, taken in voter order).
+VOTE_IN_FLIGHT = 2
 
 type Outcome = tuple[bool, Any]
 
@@ -98,22 +105,25 @@ def _run_batch_collecting(
 
 
 class Batcher[I]:
-    """Items of one process's sockets run in batches by ``run_batch`` on a
-    worker thread, one batch at a time: the first item runs at once, items
-    that arrive while a batch runs wait and go together in the next (at most
-    ``max_batch``). ``run_batch`` returns ``(ok, result or exception)`` per
-    item, in order, and the events it committed, which are sent from the
-    event loop before the results are released."""
+    """Items of one process's sockets run in batches by ``run_batch`` on
+    worker threads, at most ``in_flight`` batches at a time: an item runs at
+    once while fewer are running, items that arrive while they all run wait
+    and go together in the next (at most ``max_batch``). ``run_batch``
+    returns ``(ok, result or exception)`` per item, in order, and the events
+    it committed, which are sent from the event loop before the results are
+    released."""
 
     def __init__(
         self,
         run_batch: Callable[[list[I]], tuple[list[Outcome], list[realtime.RecordedEvent]]],
         max_batch: int,
+        in_flight: int = 1,
     ) -> None:
         self.run_batch = run_batch
         self.max_batch = max_batch
+        self.in_flight = in_flight
         self.queue: list[tuple[I, asyncio.Future[Any]]] = []
-        self.task: asyncio.Task[None] | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
         self.batches = 0  # for tests and benchmarks: how many batches ran
         self.largest = 0
 
@@ -122,8 +132,8 @@ class Batcher[I]:
         batch has committed (or raise its exception)."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.queue.append((item, future))
-        if self.task is None:
-            self.task = asyncio.create_task(self._drain())
+        if len(self.tasks) < self.in_flight:
+            self.tasks.add(asyncio.create_task(self._drain()))
         return await future
 
     async def _drain(self) -> None:
@@ -150,10 +160,15 @@ class Batcher[I]:
                         future.set_exception(value)
                 batch = []
         finally:
-            self.task = None
-            for _, future in (*batch, *self.queue):
+            # Out of the running set before anything else can run, so that an
+            # item queued from now on starts a batch of its own.
+            self.tasks.discard(cast("asyncio.Task[None]", asyncio.current_task()))
+            for _, future in batch:
                 future.cancel()  # the loop is shutting down
-            self.queue = []
+            if not self.tasks:  # no other batch goes on with the queue
+                for _, future in self.queue:
+                    future.cancel()
+                self.queue = []
 
 
 class GroupCommit(Batcher[Callable[[], Any]]):
@@ -176,7 +191,7 @@ def _vote_batcher(jam_id: int) -> Batcher[tuple[int, Any]]:
     """Votes: each item ``(user id, VoteMessage)``, a batch cast per round by
     ``voting.services.votes_cast`` (voting/live.py). They record no event;
     the turnout is signalled after commit, once per batch and round."""
-    return Batcher(functools.partial(_votes_run, jam_id), VOTE_MAX_BATCH)
+    return Batcher(functools.partial(_votes_run, jam_id), VOTE_MAX_BATCH, VOTE_IN_FLIGHT)
 
 
 _batchers: weakref.WeakKeyDictionary[

@@ -227,3 +227,39 @@ async def test_an_event_rolled_back_in_a_batch_is_never_broadcast() -> None:
     finally:
         await hub.leave(listener)
         await hub.close()
+
+
+async def test_a_batcher_runs_up_to_its_batches_in_flight_and_never_strands_an_item() -> None:
+    """Votes run two batches at once (``VOTE_IN_FLIGHT``): on real worker
+    threads, never more than ``in_flight`` batches overlap, every item gets
+    its own result, and an item queued as the last batch ends still runs."""
+    import threading
+    import time
+
+    from jams.groupcommit import Batcher
+
+    lock = threading.Lock()
+    running, overlap, sizes = 0, 0, []
+
+    def run_batch(items: list[int]) -> tuple[list[tuple[bool, Any]], list[Any]]:
+        nonlocal running, overlap
+        with lock:
+            running += 1
+            overlap = max(overlap, running)
+            sizes.append(len(items))
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        return [(item != 7, item if item != 7 else ValueError(item)) for item in items], []
+
+    batcher: Batcher[int] = Batcher(run_batch, max_batch=4, in_flight=2)
+    results = await asyncio.gather(*(batcher.run(i) for i in range(14)), return_exceptions=True)
+    assert [r if not isinstance(r, ValueError) else "error" for r in results] == [
+        *range(7),
+        "error",
+        *range(8, 14),
+    ]
+    assert overlap == 2
+    assert sum(sizes) == 14 and max(sizes) <= 4 and len(sizes) < 14
+    assert not batcher.tasks
+    assert await asyncio.wait_for(batcher.run(99), 5) == 99
