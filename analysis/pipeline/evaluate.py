@@ -299,6 +299,9 @@ def evaluate_shifts(n_series: int = 20) -> list[EvaluationRow]:
     return [
         EvaluationRow("shifts", subject, "median error, minutes", float(np.median(errors))),
         EvaluationRow("shifts", subject, "max error, minutes", float(np.max(errors))),
+        EvaluationRow(
+            "shifts", subject, "found within an hour", float(sum(e <= 60 for e in errors))
+        ),
         EvaluationRow("shifts", subject, "missed shifts", float(missed)),
         EvaluationRow(
             "shifts", f"{n_series} stationary series", "false shifts", float(false_alarms)

@@ -5,7 +5,8 @@ very long). Change points are found by binary segmentation on the bucket
 means weighted by their post counts: a split is kept when it lowers the
 weighted squared error by more than a penalty of ``penalty_factor *
 variance * log(posts)``, with the variance estimated from the posts inside
-buckets, so a noisy but stationary jam yields no shift.
+buckets, so a noisy but stationary jam yields no shift. Each shift is then
+placed between two posts (``_refined``), not on a bucket's edge.
 """
 
 import math
@@ -19,6 +20,8 @@ _BUCKET_WIDTHS = tuple(
     timedelta(minutes=minutes) for minutes in (5, 10, 15, 30, 60, 120, 180, 360, 720, 1440)
 )
 _HOUR = timedelta(hours=1)
+# Buckets either side of a bucket boundary searched post by post for the exact shift.
+REFINE_BUCKETS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +91,18 @@ def detect_tone_shifts(
     variance = _within_bucket_variance(bucket_of[scored], values[scored], buckets)
     penalty = penalty_factor * variance * math.log(max(2, int(scored.sum())))
     boundaries = _binary_segmentation(buckets.counts, buckets.means, penalty, max_shifts)
+    order = np.flatnonzero(scored)[np.argsort(seconds[scored], kind="stable")]
+    edges = [0, *boundaries, len(buckets.counts)]
+    # A shift in the middle of a bucket can leave that bucket a segment of its own,
+    # between two boundaries that the posts place at the same post: one shift.
+    openings = sorted(
+        {
+            _refined(edges[i], edges[i + 1], edges[i + 2], order, bucket_of, seconds, values)
+            for i in range(len(boundaries))
+        }
+    )
     shifts = tuple(
-        _shift_at(boundary, buckets, bucket_of, values, scored, n_illustrations)
-        for boundary in boundaries
+        _shift_at(opening, seconds, values, order, width, n_illustrations) for opening in openings
     )
     return ShiftResult(buckets, shifts)
 
@@ -161,23 +173,55 @@ def _binary_segmentation(
     return sorted(boundaries)
 
 
-def _shift_at(
+def _refined(
+    lo: int,
     boundary: int,
-    buckets: ToneBuckets,
+    hi: int,
+    order: np.ndarray,
     bucket_of: np.ndarray,
+    seconds: np.ndarray,
     values: np.ndarray,
-    scored: np.ndarray,
+) -> int:
+    """The post (an index into ``order``, scored posts in time order) that opens the new
+    segment: the buckets locate a shift to within a bucket or two, the posts to within a
+    few posts. Among the posts of the buckets ``REFINE_BUCKETS`` either side of
+    ``boundary``, the split of segment ``lo:hi`` (buckets, between its neighbouring
+    shifts) with the smallest squared error around the two means."""
+    buckets = bucket_of[order]
+    inside = np.flatnonzero((buckets >= lo) & (buckets < hi))
+    first, last = int(inside[0]), int(inside[-1]) + 1
+    segment = values[order[first:last]]
+    n = np.arange(1, len(segment))  # posts left of each split
+    left = np.cumsum(segment)[:-1]
+    total = float(segment.sum())
+    # Lower squared error = larger n_l * n_r / N * (mean_l - mean_r)^2.
+    gain = (left - n * total / len(segment)) ** 2 / (n * (len(segment) - n))
+    candidate = (buckets[first + 1 : last] >= boundary - REFINE_BUCKETS) & (
+        buckets[first + 1 : last] < boundary + REFINE_BUCKETS
+    )
+    if not candidate.any():
+        return int(np.searchsorted(buckets, boundary))
+    return first + 1 + int(np.flatnonzero(candidate)[np.argmax(gain[candidate])])
+
+
+def _shift_at(
+    opening: int,
+    seconds: np.ndarray,
+    values: np.ndarray,
+    order: np.ndarray,
+    width: timedelta,
     n_illustrations: int,
 ) -> ToneShift:
-    """Means of the neighbouring segments are over the whole series split at ``boundary``."""
-    counts, means = buckets.counts, np.nan_to_num(buckets.means)
-    before = float((counts[:boundary] * means[:boundary]).sum() / max(1.0, counts[:boundary].sum()))
-    after = float((counts[boundary:] * means[boundary:]).sum() / max(1.0, counts[boundary:].sum()))
-    near = np.flatnonzero(scored & (bucket_of >= boundary) & (bucket_of < boundary + 2))
+    """The shift between the post before ``opening`` and that post (halfway, to the
+    second); means are over the whole series split there."""
+    at = float(np.floor((seconds[order[opening - 1]] + seconds[order[opening]]) / 2))
+    before = float(values[order[:opening]].mean())
+    after = float(values[order[opening:]].mean())
+    near = order[opening:][seconds[order[opening:]] < at + 2 * width.total_seconds()]
     direction = 1.0 if after >= before else -1.0
     leaning = near[np.argsort(-direction * values[near], kind="stable")[:n_illustrations]]
     return ToneShift(
-        at=buckets.start + boundary * buckets.width,
+        at=datetime.fromtimestamp(at, tz=UTC),
         before_mean=before,
         after_mean=after,
         post_indices=tuple(int(i) for i in leaning),

@@ -1,5 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from analysis.pipeline.evaluate import planted_tone_series
@@ -15,6 +16,34 @@ def test_planted_shift_is_found_within_an_hour(seed: int) -> None:
     assert abs(shift.at - planted) <= timedelta(hours=1)
     assert shift.before_mean == pytest.approx(0.1, abs=0.05)
     assert shift.after_mean == pytest.approx(-0.15, abs=0.05)
+
+
+def _clean_series(
+    changes: list[tuple[float, float]], hours: float = 48.0, per_hour: int = 40
+) -> tuple[list[datetime], list[float | None]]:
+    """Posts evenly spread over ``hours``, tone ``level`` from each ``(hour, level)`` on,
+    with little noise: the exact moment of each change is in the data."""
+    rng = np.random.default_rng(7)
+    start = datetime(2025, 3, 1, 9, tzinfo=UTC)
+    offsets = np.sort(rng.uniform(0, hours, int(hours * per_hour)))
+    levels = np.full(len(offsets), 0.2)
+    for hour, level in changes:
+        levels[offsets >= hour] = level
+    scores = np.clip(levels + rng.normal(0, 0.05, len(offsets)), -1, 1)
+    return [start + timedelta(hours=float(h)) for h in offsets], [float(x) for x in scores]
+
+
+def test_shifts_are_placed_between_posts_not_on_bucket_edges() -> None:
+    """Buckets are hourly; shifts at :24 and :41 past are located to the minute, each
+    between its neighbouring shifts."""
+    timestamps, scores = _clean_series([(11.4, -0.3), (30.683, 0.4)])
+    shifts = detect_tone_shifts(timestamps, scores).shifts
+    start = datetime(2025, 3, 1, 9, tzinfo=UTC)
+    assert len(shifts) == 2
+    for shift, hours in zip(shifts, (11.4, 30.683), strict=True):
+        assert abs(shift.at - (start + timedelta(hours=hours))) <= timedelta(minutes=3)
+    assert shifts[0].after_mean < shifts[0].before_mean
+    assert shifts[1].after_mean > shifts[1].before_mean
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
