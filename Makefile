@@ -40,9 +40,13 @@ messages: venv
 	$(PY) manage.py makemessages $(addprefix -l ,$(LOCALES)) --no-location --no-obsolete $(MESSAGES_IGNORE)
 	$(PY) manage.py compilemessages --verbosity 0 $(MESSAGES_IGNORE)
 
+# The server, and beside it the analysis worker that executes the runs the
+# "Run analysis" button queues (and re-runs live jams); it stops with the server.
 run: venv
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo --keep
+	@$(PY) manage.py run_analysis_worker --sleep 2 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) jamsite.asgi:application
 
 test: venv

@@ -308,7 +308,13 @@ JAM_WS_CONNECT_WAIT_SECONDS = env.float("JAM_WS_CONNECT_WAIT_SECONDS", default=3
 JAM_WS_TICKET_SECONDS = env.int("JAM_WS_TICKET_SECONDS", default=300)
 JAM_WS_SNAPSHOT_SECONDS = env.float("JAM_WS_SNAPSHOT_SECONDS", default=2.0)
 # The hub's heartbeat to sockets and its group-membership refresh (jams/hub.py).
-JAM_HUB_TICK_SECONDS = env.float("JAM_HUB_TICK_SECONDS", default=20.0)
+# The heartbeat also reads each jam's latest seq and sends the events this
+# process was not told of. With the in-memory layer that is the only way the
+# events of other processes (the analysis worker's progress, a management
+# command's import) reach this process's sockets, so it beats more often.
+JAM_HUB_TICK_SECONDS = env.float(
+    "JAM_HUB_TICK_SECONDS", default=3.0 if CHANNEL_LAYER == "memory" else 20.0
+)
 JAM_HUB_REFRESH_SECONDS = env.float("JAM_HUB_REFRESH_SECONDS", default=30.0)
 # How often each process reports who is online (jams/presence.py).
 JAM_HUB_PRESENCE_SECONDS = env.float("JAM_HUB_PRESENCE_SECONDS", default=5.0)

@@ -261,7 +261,11 @@ function onAnalysis(data, msg) {
   const bar = document.querySelector("[data-analysis-progress]");
   if (bar && typeof data.progress === "number") bar.value = data.progress;
   const status = document.querySelector("[data-analysis-status]");
-  if (status && data.status) status.textContent = data.status;
+  if (status && data.status) {
+    // The page's own translation of the status (data-label-done, ...), not the raw value.
+    const key = `label${data.status.charAt(0).toUpperCase()}${data.status.slice(1)}`;
+    status.textContent = status.dataset[key] || data.status;
+  }
   if (msg.event === "analysis.ready") setTimeout(() => window.location.reload(), 500 + Math.random() * 2000);
 }
 
