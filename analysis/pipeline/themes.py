@@ -19,6 +19,7 @@ given.
 
 import functools
 import importlib.util
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from safetensors import safe_open
 from scipy import sparse
 from sklearn.cluster import KMeans
 from sklearn.decomposition import TruncatedSVD
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import normalize
@@ -259,7 +261,13 @@ def _stability_by_k(
         for run in range(_STABILITY_RUNS):
             subset = rng.choice(len(vectors), size=max(candidate, int(0.8 * len(vectors))))
             fitted = KMeans(n_clusters=candidate, n_init=1, random_state=random_state + run)
-            labelings.append(fitted.fit(vectors[subset]).predict(vectors))
+            with warnings.catch_warnings():
+                # A subsample of few posts, drawn with replacement, can hold fewer
+                # distinct points than ``candidate``: that k then scores low, as it
+                # should, without a warning on the operator's console.
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                fitted.fit(vectors[subset])
+            labelings.append(fitted.predict(vectors))
         pairs = [
             adjusted_rand_score(labelings[i], labelings[j])
             for i in range(len(labelings))

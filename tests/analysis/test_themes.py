@@ -1,4 +1,5 @@
 import socket
+import warnings
 
 import numpy as np
 from sklearn.cluster import KMeans
@@ -78,6 +79,18 @@ def test_no_content_at_all_gives_no_themes() -> None:
     result = find_themes(["the", "and of", ""])
     assert result.themes == ()
     assert list(result.assignments) == [UNASSIGNED] * 3
+
+
+def test_a_small_input_with_repeated_posts_chooses_k_without_warnings() -> None:
+    """People repeat each other; choosing k on a few dozen posts, most of them
+    repeated, must not print scikit-learn's warnings on the worker's console."""
+    texts = ["better buses please", "more buses", "parks need trees", "more parks"] * 6
+    texts += ["cheaper rent now", "rent is too high", "teachers need pay", "bike lanes downtown"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = find_themes(texts)
+    assert 3 <= result.k <= 12
+    assert result.assignments[0] == result.assignments[4] == result.assignments[8]
 
 
 GERMAN = "austria-climate.5twd2jsnkf.2022-08-08"
