@@ -91,19 +91,16 @@ def detect_tone_shifts(
     variance = _within_bucket_variance(bucket_of[scored], values[scored], buckets)
     penalty = penalty_factor * variance * math.log(max(2, int(scored.sum())))
     boundaries = _binary_segmentation(buckets.counts, buckets.means, penalty, max_shifts)
+    # Scored posts in time order: their index (``order``), bucket, time and score.
     order = np.flatnonzero(scored)[np.argsort(seconds[scored], kind="stable")]
+    timeline = _Timeline(order, bucket_of[order], seconds[order], values[order])
     edges = [0, *boundaries, len(buckets.counts)]
     # A shift in the middle of a bucket can leave that bucket a segment of its own,
     # between two boundaries that the posts place at the same post: one shift.
     openings = sorted(
-        {
-            _refined(edges[i], edges[i + 1], edges[i + 2], order, bucket_of, seconds, values)
-            for i in range(len(boundaries))
-        }
+        {_refined(edges[i], edges[i + 1], edges[i + 2], timeline) for i in range(len(boundaries))}
     )
-    shifts = tuple(
-        _shift_at(opening, seconds, values, order, width, n_illustrations) for opening in openings
-    )
+    shifts = tuple(_shift_at(opening, timeline, width, n_illustrations) for opening in openings)
     return ShiftResult(buckets, shifts)
 
 
@@ -173,24 +170,26 @@ def _binary_segmentation(
     return sorted(boundaries)
 
 
-def _refined(
-    lo: int,
-    boundary: int,
-    hi: int,
-    order: np.ndarray,
-    bucket_of: np.ndarray,
-    seconds: np.ndarray,
-    values: np.ndarray,
-) -> int:
-    """The post (an index into ``order``, scored posts in time order) that opens the new
-    segment: the buckets locate a shift to within a bucket or two, the posts to within a
-    few posts. Among the posts of the buckets ``REFINE_BUCKETS`` either side of
-    ``boundary``, the split of segment ``lo:hi`` (buckets, between its neighbouring
-    shifts) with the smallest squared error around the two means."""
-    buckets = bucket_of[order]
+@dataclass(frozen=True, slots=True)
+class _Timeline:
+    """The scored posts in time order: index into the input, bucket, seconds, score."""
+
+    order: np.ndarray
+    buckets: np.ndarray
+    seconds: np.ndarray
+    values: np.ndarray
+
+
+def _refined(lo: int, boundary: int, hi: int, timeline: _Timeline) -> int:
+    """The post (a position in ``timeline``) that opens the new segment: the buckets
+    locate a shift to within a bucket or two, the posts to within a few posts. Among
+    the posts of the buckets ``REFINE_BUCKETS`` either side of ``boundary``, the split
+    of segment ``lo:hi`` (buckets, between its neighbouring shifts) with the smallest
+    squared error around the two means."""
+    buckets = timeline.buckets
     inside = np.flatnonzero((buckets >= lo) & (buckets < hi))
     first, last = int(inside[0]), int(inside[-1]) + 1
-    segment = values[order[first:last]]
+    segment = timeline.values[first:last]
     n = np.arange(1, len(segment))  # posts left of each split
     left = np.cumsum(segment)[:-1]
     total = float(segment.sum())
@@ -205,24 +204,20 @@ def _refined(
 
 
 def _shift_at(
-    opening: int,
-    seconds: np.ndarray,
-    values: np.ndarray,
-    order: np.ndarray,
-    width: timedelta,
-    n_illustrations: int,
+    opening: int, timeline: _Timeline, width: timedelta, n_illustrations: int
 ) -> ToneShift:
     """The shift between the post before ``opening`` and that post (halfway, to the
     second); means are over the whole series split there."""
-    at = float(np.floor((seconds[order[opening - 1]] + seconds[order[opening]]) / 2))
-    before = float(values[order[:opening]].mean())
-    after = float(values[order[opening:]].mean())
-    near = order[opening:][seconds[order[opening:]] < at + 2 * width.total_seconds()]
+    seconds, values = timeline.seconds, timeline.values
+    at = float(np.floor((seconds[opening - 1] + seconds[opening]) / 2))
+    before = float(values[:opening].mean())
+    after = float(values[opening:].mean())
+    near = np.flatnonzero(seconds[opening:] < at + 2 * width.total_seconds()) + opening
     direction = 1.0 if after >= before else -1.0
     leaning = near[np.argsort(-direction * values[near], kind="stable")[:n_illustrations]]
     return ToneShift(
         at=datetime.fromtimestamp(at, tz=UTC),
         before_mean=before,
         after_mean=after,
-        post_indices=tuple(int(i) for i in leaning),
+        post_indices=tuple(int(i) for i in timeline.order[leaning]),
     )

@@ -12,6 +12,7 @@ import contextlib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,3 +65,41 @@ def own_server(
 def artifacts() -> Path:
     """Screenshots and copies of server logs for humans (gitignored)."""
     return ARTIFACTS
+
+
+@contextlib.contextmanager
+def chromium_page(base_url: str, **context_options: Any) -> Iterator[tuple[Any, list[str]]]:
+    """A page of headless Chromium on ``base_url`` and the errors it logs to the
+    console (each with the URL it came from) or raises."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    from .test_browser import CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(base_url=base_url, **context_options)
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on(
+            "console",
+            lambda m: m.type == "error" and errors.append(f"{m.text} ({m.location.get('url')})"),
+        )
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        yield page, errors
+        context.close()
+        browser.close()
+
+
+def sign_in(page: Any, email: str, password: str = PASSWORD) -> None:
+    """Through the real allauth form."""
+    page.goto("/accounts/login/")
+    form = page.locator("form").filter(has=page.locator("input[name=login]"))
+    form.locator("input[name=login]").fill(email)
+    form.locator("input[name=password]").fill(password)
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)

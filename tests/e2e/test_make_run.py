@@ -25,7 +25,8 @@ import pytest
 
 from tests.servers import free_port
 
-from .test_browser import CHROMIUM_ARGS, FAVICON_404
+from .conftest import chromium_page, sign_in
+from .test_browser import FAVICON_404
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -89,22 +90,8 @@ def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, su
 
 @pytest.fixture
 def page(make_run: tuple[str, subprocess.Popen]) -> Iterator[tuple[Any, list[str]]]:
-    from playwright.sync_api import sync_playwright
-
-    url, _ = make_run
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(base_url=url, locale="en")
-        context.set_default_timeout(10_000)
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        yield page, errors
-        context.close()
-        browser.close()
+    with chromium_page(make_run[0], locale="en") as opened:
+        yield opened
 
 
 def test_an_analysis_requested_on_make_run_runs_and_the_page_follows_it(
@@ -113,12 +100,7 @@ def test_an_analysis_requested_on_make_run_runs_and_the_page_follows_it(
     from playwright.sync_api import expect
 
     page_, errors = page
-    page_.goto("/accounts/login/")
-    form = page_.locator("form").filter(has=page_.locator("input[name=login]"))
-    form.locator("input[name=login]").fill("organizer@example.com")
-    form.locator("input[name=password]").fill(DEMO_PASSWORD)
-    form.locator("button[type=submit]").click()
-    page_.wait_for_url(lambda url: "/accounts/login/" not in url)
+    sign_in(page_, "organizer@example.com", DEMO_PASSWORD)
 
     page_.goto("/jams/demo/analysis/")
     page_.get_by_role("button", name="Run analysis").click()
@@ -129,7 +111,7 @@ def test_an_analysis_requested_on_make_run_runs_and_the_page_follows_it(
     # No reload by the test: the worker runs it, its events reach this page.
     expect(status).to_have_text(FINISHED, timeout=30_000)
     expect(page_.locator("[data-analysis-progress]")).to_have_attribute("value", "100")
-    assert [e for e in errors if FAVICON_404 not in e and "favicon" not in e] == []
+    assert [e for e in errors if FAVICON_404 not in e] == []
 
 
 def test_ctrl_c_stops_the_server_and_the_worker(

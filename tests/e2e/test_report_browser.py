@@ -18,8 +18,8 @@ import pytest
 
 from tests.servers import Server
 
-from .conftest import PASSWORD, own_server
-from .test_browser import CHROMIUM_ARGS, FAVICON_404
+from .conftest import chromium_page, own_server, sign_in
+from .test_browser import FAVICON_404
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -34,33 +34,8 @@ def results_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
 
 @pytest.fixture
 def page(results_server: Server) -> Iterator[tuple[Any, list[str]]]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(base_url=results_server.url, accept_downloads=True)
-        context.set_default_timeout(10_000)
-        page = context.new_page()
-        errors: list[str] = []
-        page.on(
-            "console",
-            lambda m: m.type == "error" and errors.append(f"{m.text} ({m.location.get('url')})"),
-        )
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        yield page, errors
-        context.close()
-        browser.close()
-
-
-def sign_in(page: Any, email: str) -> None:
-    page.goto("/accounts/login/")
-    form = page.locator("form").filter(has=page.locator("input[name=login]"))
-    form.locator("input[name=login]").fill(email)
-    form.locator("input[name=password]").fill(PASSWORD)
-    form.locator("button[type=submit]").click()
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    with chromium_page(results_server.url, accept_downloads=True) as opened:
+        yield opened
 
 
 def ink_ratio(png: Path) -> float:
