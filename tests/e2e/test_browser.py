@@ -18,7 +18,7 @@ import pytest
 
 from tests.servers import Deployment, Server
 
-from .conftest import PASSWORD
+from .conftest import sign_in as form_sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -99,13 +99,7 @@ def people(browser: Any, server: Server) -> Iterator[dict[str, Person]]:
 
 def sign_in(person: Person) -> None:
     """Through the real allauth form."""
-    page = person.page
-    page.goto("/accounts/login/")
-    form = page.locator("form").filter(has=page.locator("input[name=login]"))
-    form.locator("input[name=login]").fill(f"{person.name}@example.com")
-    form.locator("input[name=password]").fill(PASSWORD)
-    form.locator("button[type=submit]").click()
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    form_sign_in(person.page, f"{person.name}@example.com")
 
 
 def idea_in_list(person: Person, title: str) -> Any:

@@ -21,7 +21,7 @@ import pytest
 
 from tests.servers import Deployment, LiveSocket, Server
 
-from .conftest import PASSWORD
+from .conftest import sign_in
 from .test_browser import CHROMIUM_ARGS
 from .test_two_servers import login
 
@@ -119,12 +119,7 @@ def signed_in(browser: Any, server: Server, email: str) -> tuple[Any, Any, list[
     page = context.new_page()
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.goto("/accounts/login/")
-    form = page.locator("form").filter(has=page.locator("input[name=login]"))
-    form.locator("input[name=login]").fill(email)
-    form.locator("input[name=password]").fill(PASSWORD)
-    form.locator("button[type=submit]").click()
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    sign_in(page, email)
     return context, page, dialogs
 
 
