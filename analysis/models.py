@@ -89,6 +89,12 @@ class Theme(models.Model):
     # Share of all analysed posts per time bucket: {"start", "width", "values"}.
     share = models.JSONField(default=dict)
     representative_post_ids = models.JSONField(default=list)
+    # The previous run's theme this one carries on (analysis.pipeline.theme_lineage
+    # over both runs' final assignments, organizer edits included); null for a
+    # theme that is new, and on a jam's first run.
+    continues = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["run", "number"]
@@ -110,6 +116,9 @@ class PostTheme(models.Model):
     run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, related_name="+")
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+")
     theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="assignments")
+    # The theme the pipeline put the post in (its ``number``), before organizer
+    # edits moved it: what the next run starts its themes from.
+    computed_number = models.PositiveIntegerField()
 
     class Meta:
         constraints = [

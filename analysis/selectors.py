@@ -170,6 +170,29 @@ def run_reusable(*, jam: Jam, input_hash: str, parameters: dict[str, Any]) -> An
     return None
 
 
+@dataclass(frozen=True)
+class PreviousThemes:
+    """The themes of a jam's latest done run, per post, for the next run to carry on."""
+
+    run: AnalysisRun
+    computed: dict[int, int]
+    """Post id -> the theme the pipeline gave it (``Theme.number``, before edits)."""
+    final: dict[int, int]
+    """Post id -> the ``Theme`` it is in now (organizer edits applied)."""
+
+
+def previous_themes(*, jam: Jam) -> PreviousThemes | None:
+    run = run_latest_done(jam=jam)
+    if run is None:
+        return None
+    computed: dict[int, int] = {}
+    final: dict[int, int] = {}
+    rows = PostTheme.objects.filter(run=run).values_list("post_id", "computed_number", "theme_id")
+    for post_id, number, theme_id in rows.iterator(chunk_size=10_000):
+        computed[post_id], final[post_id] = number, theme_id
+    return PreviousThemes(run, computed, final)
+
+
 def run_pending(*, jam: Jam) -> AnalysisRun | None:
     return AnalysisRun.objects.pending().filter(jam=jam).first()
 
@@ -233,6 +256,10 @@ class AnalysisPage:
     posts: dict[int, PostRef]
     markers: list[tuple[datetime, str, str]]
     """Jam events to mark on the timeline: (when, event name, short text)."""
+    compared: bool = False
+    """Whether the run was compared with a previous one (``Theme.continues``)."""
+    ended: list[Theme] = field(default_factory=list)
+    """Themes of the previous run that no theme of this run continues."""
 
 
 def analysis_page(*, jam: Jam) -> AnalysisPage:
@@ -241,7 +268,15 @@ def analysis_page(*, jam: Jam) -> AnalysisPage:
     run = run_latest_done(jam=jam)
     if run is None:
         return AnalysisPage(None, latest, [], [], [], [], [], {}, [])
-    themes = list(run.themes.all())
+    themes = list(run.themes.select_related("continues"))
+    previous_run = run.summary.get("previous_run")
+    ended = []
+    if previous_run is not None:
+        ended = list(
+            Theme.objects.filter(run_id=previous_run).exclude(
+                pk__in=[theme.continues_id for theme in themes if theme.continues_id]
+            )
+        )
     shifts = list(run.shifts.all())
     groups = list(run.groups.all())
     consensus = list(groups[0].consensus_post_ids) if groups else []
@@ -260,6 +295,8 @@ def analysis_page(*, jam: Jam) -> AnalysisPage:
         divisive=divisive,
         posts=post_refs(jam=jam, post_ids=wanted),
         markers=timeline_markers(jam=jam),
+        compared=previous_run is not None,
+        ended=ended,
     )
 
 
@@ -340,7 +377,13 @@ def analysis_report_sections(*, jam: Jam) -> dict[str, Any]:
         "summary": run.summary,
     }
     sections["themes"] = [
-        {"id": t.pk, "label": t.display_label, "size": t.size, "sentiment": t.sentiment}
+        {
+            "id": t.pk,
+            "label": t.display_label,
+            "size": t.size,
+            "sentiment": t.sentiment,
+            "continues": t.continues_id,
+        }
         for t in run.themes.all()
     ]
     theme_of = dict(PostTheme.objects.filter(run=run).values_list("post_id", "theme_id"))

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from analysis.pipeline.groups import OpinionGroupsResult, find_opinion_groups
 from analysis.pipeline.shifts import ShiftResult, choose_bucket_width, detect_tone_shifts
-from analysis.pipeline.themes import ThemeResult, find_themes
+from analysis.pipeline.themes import ThemeResult, find_themes, theme_lineage
 from jams import realtime
 from jams.errors import Invalid
 from jams.models import Jam
@@ -51,6 +51,9 @@ Progress = Callable[[int, str], None]
 SIGNATURE_MEMBERS = 200
 MATCH_MIN_SHARE = 1 / 3
 MATCH_MIN_TERMS = 0.3
+PROGRESS_EVERY_SECONDS = 1.0
+"""Least time between two progress events inside a stage (a stage's start always
+sends one)."""
 
 
 def _require(jam: Jam, actor: User | None) -> None:
@@ -182,14 +185,22 @@ def analysis_run(
 
 def _execute(run: AnalysisRun, *, force: bool, progress: Progress | None) -> AnalysisRun:
     timings: dict[str, float] = {}
+    last_step = time.monotonic()
 
     def step(percent: int, stage: str) -> None:
+        nonlocal last_step
         run.progress, run.stage = percent, stage
         with transaction.atomic():
             AnalysisRun.objects.filter(pk=run.pk).update(progress=percent, stage=stage)
             _record_progress(run)
+        last_step = time.monotonic()
         if progress is not None:
             progress(percent, stage)
+
+    def themes_progress(done: float) -> None:
+        percent = min(59, 15 + int(45 * done))  # 60: the next stage
+        if percent > run.progress and time.monotonic() - last_step >= PROGRESS_EVERY_SECONDS:
+            step(percent, "themes")
 
     try:
         step(5, "loading")
@@ -203,9 +214,17 @@ def _execute(run: AnalysisRun, *, force: bool, progress: Progress | None) -> Ana
             )
         if previous is not None:
             return _unchanged(run, previous, inputs.input_hash, timings, progress)
+        started = time.perf_counter()
+        before = selectors.previous_themes(jam=run.jam)
+        earlier = (
+            None if before is None else [before.computed.get(pk, -1) for pk in inputs.post_ids]
+        )
+        timings["load"] += time.perf_counter() - started
         step(15, "themes")
         started = time.perf_counter()
-        themes = find_themes(inputs.texts, k=run.parameters.get("k"))
+        themes = find_themes(
+            inputs.texts, k=run.parameters.get("k"), previous=earlier, progress=themes_progress
+        )
         timings["themes"] = time.perf_counter() - started
         step(60, "shifts")
         started = time.perf_counter()
@@ -220,11 +239,20 @@ def _execute(run: AnalysisRun, *, force: bool, progress: Progress | None) -> Ana
         with transaction.atomic():
             _persist(run, inputs, themes, shifts, groups)
             edits = _reapply_edits(run)
+            continued = _link_to_previous(run, before)
             timings["save"] = time.perf_counter() - started
             run.status, run.progress, run.stage = RunStatus.DONE, 100, "done"
             run.input_hash = inputs.input_hash
             run.timings = {name: round(seconds, 3) for name, seconds in timings.items()}
-            run.summary = {**run.summary, **inputs.counts, "k": themes.k, "edits": edits}
+            run.summary = {
+                **run.summary,
+                **inputs.counts,
+                "k": themes.k,
+                "edits": edits,
+                "previous_run": None if before is None else before.run.pk,
+                "themes_seeded": themes.seeded,
+                "themes_continued": continued,
+            }
             run.finished_at = timezone.now()
             run.save(
                 update_fields=[
@@ -372,7 +400,12 @@ def _persist(
     theme_pk = {theme.number: theme.pk for theme in created}
     PostTheme.objects.bulk_create(
         (
-            PostTheme(run=run, post_id=int(post_ids[i]), theme_id=theme_pk[int(number)])
+            PostTheme(
+                run=run,
+                post_id=int(post_ids[i]),
+                theme_id=theme_pk[int(number)],
+                computed_number=int(number),
+            )
             for i, number in zip(
                 np.flatnonzero(assigned), themes.assignments[assigned], strict=True
             )
@@ -434,6 +467,23 @@ def _persist_groups(
         ),
         batch_size=2000,
     )
+
+
+def _link_to_previous(run: AnalysisRun, before: selectors.PreviousThemes | None) -> int:
+    """Point each theme at the previous run's theme it continues, both as the
+    organizer sees them (edits applied); returns how many continue one."""
+    if before is None:
+        return 0
+    rows = list(PostTheme.objects.filter(run=run).values_list("post_id", "theme_id"))
+    lineage = theme_lineage(
+        np.array([theme for _, theme in rows], dtype=np.int64),
+        np.array([before.final.get(post, -1) for post, _ in rows], dtype=np.int64),
+    )
+    themes = list(Theme.objects.filter(run=run, pk__in=lineage))
+    for theme in themes:
+        theme.continues_id = lineage[theme.pk]
+    Theme.objects.bulk_update(themes, ["continues"])
+    return len(themes)
 
 
 # --- Theme edits -------------------------------------------------------------

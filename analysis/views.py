@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from jams import services as jam_services
@@ -28,6 +29,20 @@ from . import charts, selectors, services
 from . import report as report_data
 from .forms import MergeForm, RenameForm
 from .models import Theme
+
+
+def _theme_change(theme: Theme) -> str:
+    """How a theme differs from the one it continues in the previous run."""
+    if theme.continues is None:
+        return _("New since the previous run")
+    delta = theme.size - theme.continues.size
+    if delta == 0:
+        return _("Same size as in the previous run")
+    return ngettext(
+        "%(delta)+d post since the previous run",
+        "%(delta)+d posts since the previous run",
+        abs(delta),
+    ) % {"delta": delta}
 
 
 @login_required
@@ -49,6 +64,7 @@ def analysis(request: HttpRequest, slug: str) -> HttpResponse:
                 },
             ),
             "posts": [page.posts[pk] for pk in theme.representative_post_ids if pk in page.posts],
+            "change": _theme_change(theme) if page.compared else "",
         }
         for theme in page.themes
     ]

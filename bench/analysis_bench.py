@@ -109,6 +109,11 @@ def main() -> None:
     )
     total += elapsed
     print(f"{'total analysis':<28}{total:8.1f} s")
+    # A periodic rerun: the same posts, the newest tenth unseen by the previous run.
+    previous = themes.assignments.copy()
+    previous[int(0.9 * n_posts) :] = -1
+    again, _ = timed("themes, carried on (rerun)", lambda: find_themes(posts, previous=previous))
+    print(f"{'rerun kept k and the fit':<28}{again.k == themes.k and again.seeded!s:>8}")
     print(f"{'themes found':<28}{themes.k:8d}")
     print(f"{'opinion groups found':<28}{len(groups.groups):8d}")
     print(f"{'peak RSS':<28}{peak_rss_mb():8.0f} MB")

@@ -14,7 +14,7 @@ from analysis.pipeline.groups import (
 from analysis.pipeline.sentiment import score_sentiment, score_sentiments
 from analysis.pipeline.shifts import ShiftResult, ToneBuckets, ToneShift, detect_tone_shifts
 from analysis.pipeline.text import detect_language
-from analysis.pipeline.themes import UNASSIGNED, Theme, ThemeResult, find_themes
+from analysis.pipeline.themes import UNASSIGNED, Theme, ThemeResult, find_themes, theme_lineage
 
 __all__ = [
     "UNASSIGNED",
@@ -33,4 +33,5 @@ __all__ = [
     "find_themes",
     "score_sentiment",
     "score_sentiments",
+    "theme_lineage",
 ]

@@ -6,6 +6,7 @@ Run as ``python -m analysis.pipeline.evaluate [DATA_DIR] [--groups-only]``;
 """
 
 import csv
+import itertools
 import statistics
 import sys
 from collections.abc import Callable
@@ -165,6 +166,90 @@ def evaluate_themes(data_dir: Path) -> list[EvaluationRow]:
     return rows
 
 
+def growing_jam_runs(
+    texts: list[str],
+    sources: np.ndarray,
+    *,
+    order_seed: int,
+    carry_on: bool,
+    fractions: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
+) -> list[tuple[int, float, float | None, float]]:
+    """Theme runs over a jam that grows: the comments in a random order, a run at
+    each fraction of them, each run told the previous one's themes if ``carry_on``.
+
+    Per run: k, NMI against the sources, ARI with the previous run over the posts
+    both analysed (None for the first), share of themes continuing a previous one.
+    """
+    order = np.random.default_rng(order_seed).permutation(len(texts))
+    shuffled, truth = [texts[i] for i in order], sources[order]
+    runs: list[tuple[int, float, float | None, float]] = []
+    before: np.ndarray | None = None
+    for fraction in fractions:
+        n = int(fraction * len(texts))
+        previous = None
+        if carry_on and before is not None:
+            previous = np.concatenate([before, np.full(n - len(before), -1)])
+        result = find_themes(shuffled[:n], previous=previous)
+        now = result.assignments
+        agreement = None
+        if before is not None:
+            both = (before >= 0) & (now[: len(before)] >= 0)
+            agreement = float(adjusted_rand_score(before[both], now[: len(before)][both]))
+        assigned = now >= 0
+        continued = sum(theme.continues is not None for theme in result.themes)
+        runs.append(
+            (
+                result.k,
+                _nmi(truth[:n][assigned], now[assigned]),
+                agreement,
+                continued / max(1, len(result.themes)),
+            )
+        )
+        before = now
+    return runs
+
+
+def evaluate_continuity(data_dir: Path, order_seeds: range = range(5)) -> list[EvaluationRow]:
+    """Do the themes of a live jam hold still from one periodic run to the next?"""
+    folders = conversations(data_dir)
+    english = [f for f in folders if not f.name.startswith(GERMAN_CONVERSATION_PREFIX)]
+    texts, sources = themes_corpus(english)
+    fresh = [growing_jam_runs(texts, sources, order_seed=s, carry_on=False) for s in order_seeds]
+    carried = [growing_jam_runs(texts, sources, order_seed=s, carry_on=True) for s in order_seeds]
+
+    def agreement(series: list[list[tuple[int, float, float | None, float]]]) -> float:
+        return float(np.median([run[2] for runs in series for run in runs[1:]]))
+
+    def k_changes(series: list[list[tuple[int, float, float | None, float]]]) -> float:
+        return float(sum(a[0] != b[0] for runs in series for a, b in itertools.pairwise(runs)))
+
+    def final_nmi(series: list[list[tuple[int, float, float | None, float]]]) -> float:
+        return float(np.median([runs[-1][1] for runs in series]))
+
+    subject = (
+        f"{len(english)} English conversations growing 50 % -> 100 % in 6 runs, "
+        f"{len(order_seeds)} random orders, each run carrying on from the previous"
+    )
+    note = "baseline: every run from scratch"
+    transitions = sum(len(runs) - 1 for runs in carried)
+    continued = float(np.median([run[3] for runs in carried for run in runs[1:]]))
+    return [
+        EvaluationRow(
+            "continuity", subject, "median ARI with the previous run",
+            agreement(carried), agreement(fresh), note,
+        ),
+        EvaluationRow(
+            "continuity", subject, f"runs that changed k (of {transitions})",
+            k_changes(carried), k_changes(fresh), note,
+        ),
+        EvaluationRow(
+            "continuity", subject, "median NMI of the last run",
+            final_nmi(carried), final_nmi(fresh), note,
+        ),
+        EvaluationRow("continuity", subject, "median share of themes continued", continued),
+    ]  # fmt: skip
+
+
 def _supervised_themes_reference(
     texts: list[str], sources: np.ndarray, n_sources: int
 ) -> list[EvaluationRow]:
@@ -312,6 +397,7 @@ def evaluate_shifts(n_series: int = 20) -> list[EvaluationRow]:
 def evaluate(data_dir: Path) -> list[EvaluationRow]:
     steps: list[Callable[[], list[EvaluationRow]]] = [
         lambda: evaluate_themes(data_dir),
+        lambda: evaluate_continuity(data_dir),
         lambda: evaluate_groups(data_dir),
         lambda: evaluate_sentiment(data_dir),
         evaluate_shifts,

@@ -14,14 +14,16 @@ distinctive TF-IDF terms of each theme. Vocabulary, LSA and k-means are
 fitted on a sample and every post is then assigned in chunks, so the cost
 grows linearly with the number of posts. The number of themes is the
 candidate k whose clustering is most stable across resampled fits, unless
-given.
+given. Given the previous run's themes (``previous``), a run carries them on:
+the same k while it is nearly as stable and the new posts fit, k-means
+started from their centres, and each theme linked to the one it continues.
 """
 
 import functools
 import importlib.util
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +62,33 @@ KMEANS_RESTARTS_SMALL = 20
 24 posts of three planted themes found a worse optimum on one machine's
 floating point and not on another's (NMI 0.59 against 0.77)."""
 SMALL_INPUT = 2_000
+K_HYSTERESIS = 0.3
+"""How much more stable another k must be than the previous run's to replace it.
+
+On a growing jam the most stable k moves between runs by chance (the scores of
+neighbouring k differ by 0.1-0.3 from one run to the next); without this margin
+the number of themes flipped in 19 of 25 periodic runs, with it in 1 of 25
+(docs/analysis.md, continuity)."""
+NEW_POSTS_MISFIT = 0.3
+"""The previous k is held (``K_HYSTERESIS``) only while at most this share of the
+posts written since fit its themes worse than the least fitting tenth of the
+earlier posts (about a tenth when the jam goes on discussing the same things,
+0.9 when new subjects arrived, in the tests' mix), or fewer than
+``NEW_SUBJECT_MIN_POSTS`` do; otherwise k is chosen afresh."""
+NEW_SUBJECT_MIN_POSTS = 5
+"""Posts that fit the previous themes badly it takes to reconsider their number."""
+SEED_INERTIA_TOLERANCE = 0.02
+"""A fit started from the previous run's themes is kept when its k-means objective
+is at most this much (relative) worse than the best fresh fit."""
+MIN_SEED_POSTS = 2
+"""Posts of the sample a previous theme must hold to seed a centre."""
+CONTINUE_MIN_SHARE = 0.5
+"""Share of a theme's earlier posts that must come from one previous theme (and of
+that theme's posts that must land in it) for the theme to continue it
+(``theme_lineage``)."""
+
+Progress = Callable[[float], None]
+"""Called with the fraction of the work done, 0..1, a few dozen times at most."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +98,8 @@ class Theme:
     terms: tuple[str, ...]
     size: int
     representative_indices: tuple[int, ...]
+    continues: int | None = None
+    """The previous run's theme this one carries on (see ``previous``), else None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +110,8 @@ class ThemeResult:
     k: int
     k_scores: dict[int, float]
     """Stability (mean adjusted Rand index between resampled fits) per candidate k."""
+    seeded: bool = False
+    """Whether k-means started from the previous run's themes (and kept that fit)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +195,8 @@ def find_themes(
     *,
     k: int | None = None,
     k_range: tuple[int, int] = (3, 12),
+    previous: Sequence[int] | np.ndarray | None = None,
+    progress: Progress | None = None,
     n_components: int = 50,
     sample_size: int = 20_000,
     max_features: int = 50_000,
@@ -169,7 +204,21 @@ def find_themes(
     n_representatives: int = 3,
     random_state: int = 0,
 ) -> ThemeResult:
-    """Cluster ``texts`` into themes; the same input and arguments give the same result."""
+    """Cluster ``texts`` into themes; the same input and arguments give the same result.
+
+    ``previous`` gives, per text, the theme it had in the previous run (any integer
+    id; negative for none, such as a post written since). The themes then carry on
+    from those of the previous run: its number of themes is kept unless another k
+    is clearly more stable (``K_HYSTERESIS``) or the posts written since fit its
+    themes badly (``NEW_POSTS_MISFIT``), k-means starts from its themes'
+    centres and keeps that fit unless a fresh one is clearly better
+    (``SEED_INERTIA_TOLERANCE``), and each theme names the previous theme it
+    continues (``Theme.continues``). ``progress`` is called with the fraction done.
+    """
+    report = progress or _no_progress
+    previous_ids = None if previous is None else np.asarray(previous, dtype=np.int64)
+    if previous_ids is not None and len(previous_ids) != len(texts):
+        raise ValueError("previous must give one theme id (or -1) per text")
     rng = np.random.default_rng(random_state)
     sample = _sample_indices(len(texts), sample_size, rng)
     counter = CountVectorizer(
@@ -188,20 +237,40 @@ def find_themes(
     svd = _fit_lsa(sample_tfidf, n_components, random_state) if LSA_WEIGHT > 0 else None
     embedding = _TermEmbedding.for_terms(list(counter.get_feature_names_out()))
     sample_vectors = embedding.vectors(sample_counts, sample_tfidf, svd)
-    sample_vectors = sample_vectors[np.linalg.norm(sample_vectors, axis=1) > 0]
+    has_terms = np.linalg.norm(sample_vectors, axis=1) > 0
+    sample_vectors = sample_vectors[has_terms]
     if len(sample_vectors) == 0:
         return ThemeResult(np.full(len(texts), UNASSIGNED), (), 0, {})
     projection = _fit_projection(sample_vectors, CLUSTERING_DIMENSIONS)
     sample_vectors = _projected(sample_vectors, projection)
+    seeds, keep_previous_k = None, False
+    if previous_ids is not None:
+        sample_previous = previous_ids[sample][has_terms]
+        seeds = _seed_centres(sample_vectors, sample_previous)
+        keep_previous_k = seeds is not None and _new_posts_fit(
+            sample_vectors, sample_previous, seeds
+        )
+    report(0.1)
     k_scores: dict[int, float] = {}
     if k is None:
-        k_scores = _stability_by_k(sample_vectors, k_range, rng, random_state)
-        k = max(k_scores, key=lambda candidate: (k_scores[candidate], -candidate))
+        k_scores = _stability_by_k(
+            sample_vectors, k_range, rng, random_state, lambda done: report(0.1 + 0.5 * done)
+        )
+        k = _chosen_k(k_scores, len(seeds) if keep_previous_k and seeds is not None else None)
     k = max(1, min(k, len(np.unique(sample_vectors.round(5), axis=0))))
     restarts = KMEANS_RESTARTS if len(sample_vectors) >= SMALL_INPUT else KMEANS_RESTARTS_SMALL
     kmeans = KMeans(n_clusters=k, n_init=restarts, random_state=random_state).fit(sample_vectors)
+    seeded = False
+    if seeds is not None and len(seeds) == k:
+        continued = KMeans(n_clusters=k, init=seeds, n_init=1, random_state=random_state)
+        continued.fit(sample_vectors)
+        if continued.inertia_ <= kmeans.inertia_ * (1 + SEED_INERTIA_TOLERANCE):
+            kmeans, seeded = continued, True
+    report(0.65)
     model = _Model(counter, tfidf, svd, embedding, projection, kmeans)
-    assignments, similarity, term_sums = _assign_all(texts, model, sample, sample_counts)
+    assignments, similarity, term_sums = _assign_all(
+        texts, model, sample, sample_counts, lambda done: report(0.65 + 0.35 * done)
+    )
     themes = _describe_themes(
         assignments,
         similarity,
@@ -210,7 +279,66 @@ def find_themes(
         n_label_terms=n_label_terms,
         n_representatives=n_representatives,
     )
-    return _renumbered_by_size(assignments, themes, k, k_scores)
+    if previous_ids is not None:
+        lineage = theme_lineage(assignments, previous_ids)
+        themes = [replace(theme, continues=lineage.get(theme.id)) for theme in themes]
+    return _renumbered_by_size(assignments, themes, k, k_scores, seeded)
+
+
+def _no_progress(done: float) -> None:
+    """The default ``progress``: nobody is told."""
+
+
+def _seed_centres(vectors: np.ndarray, previous_ids: np.ndarray) -> np.ndarray | None:
+    """Unit centres of the previous themes, in this run's space, in id order."""
+    ids, counts = np.unique(previous_ids[previous_ids >= 0], return_counts=True)
+    ids = ids[counts >= MIN_SEED_POSTS]
+    if len(ids) == 0:
+        return None
+    return normalize(np.vstack([vectors[previous_ids == i].mean(axis=0) for i in ids]))
+
+
+def _new_posts_fit(vectors: np.ndarray, previous_ids: np.ndarray, seeds: np.ndarray) -> bool:
+    """Whether the posts that are new since the previous run fit its themes as the
+    earlier posts do: no more than ``NEW_POSTS_MISFIT`` of them farther from every
+    previous centre than the least fitting tenth of the earlier posts, or fewer than
+    ``NEW_SUBJECT_MIN_POSTS``."""
+    closeness = (vectors @ seeds.T).max(axis=1)
+    earlier, new = closeness[previous_ids >= 0], closeness[previous_ids < 0]
+    if len(new) == 0 or len(earlier) == 0:
+        return len(new) == 0
+    misfits = int((new < np.quantile(earlier, 0.1)).sum())
+    return misfits < NEW_SUBJECT_MIN_POSTS or misfits <= NEW_POSTS_MISFIT * len(new)
+
+
+def _chosen_k(k_scores: dict[int, float], previous_k: int | None) -> int:
+    """The most stable k (the smaller one on ties); the previous k while it is nearly as stable."""
+    best = max(k_scores, key=lambda candidate: (k_scores[candidate], -candidate))
+    if previous_k in k_scores and k_scores[previous_k] >= k_scores[best] - K_HYSTERESIS:
+        return previous_k
+    return best
+
+
+def theme_lineage(assignments: np.ndarray, previous: np.ndarray) -> dict[int, int]:
+    """Which earlier theme each theme continues, one to one: {theme id: earlier id}.
+
+    ``assignments`` and ``previous`` give, per post, its theme now and in the
+    earlier run (negative: none). Theme T continues earlier theme P when at least
+    half of T's posts that had an earlier theme were in P, and more than half of
+    P's posts that have a theme now are in T.
+    """
+    assignments, previous = np.asarray(assignments), np.asarray(previous)
+    both = (assignments >= 0) & (previous >= 0)
+    lineage: dict[int, int] = {}
+    for theme in np.unique(assignments[both]):
+        ids, counts = np.unique(previous[both & (assignments == theme)], return_counts=True)
+        origin = ids[counts.argmax()]
+        stayed = assignments[both & (previous == origin)]
+        if counts.max() >= CONTINUE_MIN_SHARE * counts.sum() and (
+            (stayed == theme).mean() > CONTINUE_MIN_SHARE
+        ):
+            lineage[int(theme)] = int(origin)
+    return lineage
 
 
 def _sample_indices(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -244,7 +372,11 @@ def _projected(vectors: np.ndarray, projection: np.ndarray) -> np.ndarray:
 
 
 def _stability_by_k(
-    vectors: np.ndarray, k_range: tuple[int, int], rng: np.random.Generator, random_state: int
+    vectors: np.ndarray,
+    k_range: tuple[int, int],
+    rng: np.random.Generator,
+    random_state: int,
+    progress: Progress = _no_progress,
 ) -> dict[int, float]:
     """Mean pairwise ARI of k-means fits on different 80 % subsamples, per k.
 
@@ -274,11 +406,16 @@ def _stability_by_k(
             for j in range(i + 1, len(labelings))
         ]
         scores[candidate] = float(np.mean(pairs))
+        progress((candidate - low + 1) / (high - low + 1))
     return scores or {1: 1.0}
 
 
 def _assign_all(
-    texts: Sequence[str], model: _Model, sample: np.ndarray, sample_counts: sparse.csr_matrix
+    texts: Sequence[str],
+    model: _Model,
+    sample: np.ndarray,
+    sample_counts: sparse.csr_matrix,
+    progress: Progress = _no_progress,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Theme, cosine to its centre, and per-theme TF-IDF sums, chunk by chunk.
 
@@ -304,6 +441,7 @@ def _assign_all(
             (np.ones(len(rows)), (chosen[rows], rows)), shape=(n_themes, len(chunk))
         )
         term_sums += (membership @ tfidf).toarray()
+        progress(min(1.0, (start + _CHUNK) / len(texts)))
     return assignments, similarity, term_sums
 
 
@@ -374,7 +512,11 @@ def _label_terms(terms: np.ndarray, weights: np.ndarray, count: int) -> list[str
 
 
 def _renumbered_by_size(
-    assignments: np.ndarray, themes: list[Theme], k: int, k_scores: dict[int, float]
+    assignments: np.ndarray,
+    themes: list[Theme],
+    k: int,
+    k_scores: dict[int, float],
+    seeded: bool = False,
 ) -> ThemeResult:
     """Theme 0 is the largest; ties keep the fitted order, so ids are deterministic."""
     ordered = sorted(themes, key=lambda theme: -theme.size)
@@ -385,9 +527,8 @@ def _renumbered_by_size(
     renumbered = np.where(assignments >= 0, lookup[assignments], UNASSIGNED)
     return ThemeResult(
         assignments=renumbered,
-        themes=tuple(
-            Theme(new_id[t.id], t.label, t.terms, t.size, t.representative_indices) for t in ordered
-        ),
+        themes=tuple(replace(theme, id=new_id[theme.id]) for theme in ordered),
         k=k,
         k_scores=k_scores,
+        seeded=seeded,
     )

@@ -90,7 +90,8 @@ def test_any_change_in_inputs_is_recomputed(jam, posts, participant, change) -> 
         assert not PostTheme.objects.filter(run=second, post=post).exists()
 
 
-def test_progress_is_written_and_ready_event_recorded(jam, posts) -> None:
+def test_progress_is_written_and_ready_event_recorded(jam, posts, monkeypatch) -> None:
+    monkeypatch.setattr(services, "PROGRESS_EVERY_SECONDS", 3600)  # stage starts only
     seen: list[tuple[int, str]] = []
     run = services.analysis_run(jam=jam, k=K, progress=lambda p, s: seen.append((p, s)))
     percents = [p for p, _ in seen]
@@ -107,7 +108,19 @@ def test_progress_is_written_and_ready_event_recorded(jam, posts) -> None:
     }  # fmt: skip
 
 
-def test_ready_event_is_broadcast_after_commit(jam, posts, events) -> None:
+def test_progress_moves_inside_the_themes_stage(jam, posts, monkeypatch) -> None:
+    monkeypatch.setattr(services, "PROGRESS_EVERY_SECONDS", 0)
+    services.analysis_run(jam=jam)  # k chosen: one report per candidate
+    events = Event.objects.filter(jam=jam, name="analysis.progress").order_by("seq")
+    steps = [(e.data["progress"], e.data["stage"]) for e in events]
+    inside = [percent for percent, stage in steps if stage == "themes"]
+    assert inside[0] == 15 and len(inside) > 5 and max(inside) < 60
+    assert [percent for percent, _ in steps] == sorted(percent for percent, _ in steps)
+    assert len(set(inside)) == len(inside)  # only when the bar moves
+
+
+def test_ready_event_is_broadcast_after_commit(jam, posts, events, monkeypatch) -> None:
+    monkeypatch.setattr(services, "PROGRESS_EVERY_SECONDS", 3600)  # stage starts only
     with events.committed():
         run = services.analysis_run(jam=jam, k=K)
     received = [e for e in events.drain() if e["event"].startswith("analysis.")]
@@ -175,6 +188,50 @@ def test_merge_and_split_survive_a_forced_rerun(jam, posts, organizer) -> None:
     )
     assert [e["applied"] for e in rerun.summary["edits"]] == [True, True]
     assert sum(t.size for t in rerun.themes.all()) == PostTheme.objects.filter(run=rerun).count()
+
+
+def test_a_rerun_carries_on_the_previous_themes(jam, posts, organizer, client) -> None:
+    first = services.analysis_run(jam=jam)
+    computed = dict(PostTheme.objects.filter(run=first).values_list("post_id", "theme__number"))
+    assert computed == dict(
+        PostTheme.objects.filter(run=first).values_list("post_id", "computed_number")
+    )
+    assert first.summary["previous_run"] is None and first.summary["themes_continued"] == 0
+    posts_add(jam, TopicFactory(jam=jam), ["Bike lanes on every main street, please"] * 2,
+              start=START + timedelta(hours=5))  # fmt: skip
+    second = services.analysis_run(jam=jam)
+    assert second.summary["previous_run"] == first.pk and second.summary["themes_seeded"]
+    assert second.summary["k"] == first.summary["k"]
+    themes = list(second.themes.select_related("continues"))
+    assert all(t.continues is not None and t.continues.run_id == first.pk for t in themes)
+    assert len({t.continues_id for t in themes}) == len(themes)
+    for theme in themes:
+        before = set(
+            PostTheme.objects.filter(theme=theme.continues).values_list("post_id", flat=True)
+        )
+        now = set(PostTheme.objects.filter(theme=theme).values_list("post_id", flat=True))
+        assert len(before & now) > len(before) / 2
+    report = selectors.analysis_report_sections(jam=jam)
+    assert {row["continues"] for row in report["themes"]} == {t.continues_id for t in themes}
+    client.force_login(organizer)
+    html = client.get(f"/jams/{jam.slug}/analysis/").content.decode()
+    assert html.count("data-theme-change") == len(themes)
+    assert "since the previous run" in html and "data-themes-ended" not in html
+
+
+def test_a_rerun_after_a_merge_starts_from_the_computed_themes(jam, posts, organizer) -> None:
+    run = services.analysis_run(jam=jam, k=K)
+    first, second = run.themes.get(number=0), run.themes.get(number=1)
+    merged = services.themes_merge(actor=organizer, themes=[first, second], label="Both")
+    # The posts keep the theme the pipeline gave them; the next run starts from
+    # those K themes, and the merge is applied to it again.
+    numbers = set(PostTheme.objects.filter(theme=merged).values_list("computed_number", flat=True))
+    assert numbers == {0, 1}
+    rerun = services.analysis_run(jam=jam, k=K, force=True)
+    assert rerun.summary["themes_seeded"] and rerun.themes.count() == K - 1
+    both = rerun.themes.get(custom_label="Both")
+    assert both.continues_id == merged.pk
+    assert rerun.summary["themes_continued"] == K - 1
 
 
 def test_edits_need_an_organizer_and_the_latest_run(jam, posts, facilitator, organizer) -> None:

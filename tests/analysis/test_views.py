@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils.html import escape
 
 from analysis import services
 from analysis.models import AnalysisRun, RunStatus, ThemeEdit
@@ -154,6 +155,7 @@ def test_console_has_the_run_button_and_nav_has_pulse(jam, organizer, facilitato
 
 
 QUERIES = 12  # session, user, jam, role, phases, 2 runs, themes, shifts, groups, posts, events
+# A run after the first also reads the previous run's themes no theme continues.
 
 
 def test_analysis_page_query_count_does_not_grow_with_themes(
@@ -165,5 +167,30 @@ def test_analysis_page_query_count_does_not_grow_with_themes(
     with django_assert_num_queries(QUERIES):
         client.get(url)
     services.analysis_run(jam=jam, k=6, force=True)
-    with django_assert_num_queries(QUERIES):
+    with django_assert_num_queries(QUERIES + 1):
         client.get(url)
+    services.analysis_run(jam=jam, k=9, force=True)
+    with django_assert_num_queries(QUERIES + 1):
+        client.get(url)
+
+
+def test_analysis_page_compares_themes_with_the_previous_run(jam, organizer, analysed) -> None:
+    client = client_for(organizer)
+    url = reverse("analysis:analysis", args=[jam.slug])
+    assert "data-theme-change" not in client.get(url).content.decode()  # a first run
+    rerun = services.analysis_run(jam=jam, k=6, force=True)
+    html = client.get(url).content.decode()
+    themes = list(rerun.themes.select_related("continues"))
+    new = [t for t in themes if t.continues is None]
+    assert 0 < len(new) < len(themes)
+    assert html.count("New since the previous run") == len(new)
+    for theme in [t for t in themes if t.continues is not None]:
+        delta = theme.size - theme.continues.size
+        plural = "post" if abs(delta) == 1 else "posts"
+        expected = f"{delta:+d} {plural} since the previous run" if delta else "Same size as"
+        assert expected in html
+    continued = {t.continues_id for t in themes}
+    ended = [t for t in analysed.themes.all() if t.pk not in continued]
+    assert ended  # three themes became six: some fell apart
+    assert "No longer a theme of its own since the previous run" in html
+    assert all(escape(t.display_label) in html for t in ended)

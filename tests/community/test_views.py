@@ -120,7 +120,9 @@ def test_my_input_lists_posts_themes_and_ranks() -> None:
     other = idea_in(jam, title="Other")
     run = AnalysisRun.objects.create(jam=jam, status=RunStatus.DONE)
     theme = Theme.objects.create(run=run, number=1, label="heat, roofs")
-    PostTheme.objects.create(run=run, post=Post.objects.get(idea=idea), theme=theme)
+    PostTheme.objects.create(
+        run=run, post=Post.objects.get(idea=idea), theme=theme, computed_number=theme.number
+    )
     voting_round = round_with_ballot(jam, [idea, other], title="Final")
     result = RankingResult.objects.create(
         round=voting_round, method="approval", ballots=3, entries=3

@@ -630,7 +630,9 @@ def test_shortlist_one_representative_per_theme(curation) -> None:
     for name, ideas in (("transport", transport), ("health", health)):
         for idea in ideas:
             opening = Post.objects.get(idea=idea, parent__isnull=True)
-            PostTheme.objects.create(run=run, post=opening, theme=themes[name])
+            PostTheme.objects.create(
+                run=run, post=opening, theme=themes[name], computed_number=themes[name].number
+            )
 
     added = services.shortlist_top(actor=organizer, round=voting_round, by="themes", n=5)
     # The most discussed idea of each theme, the larger theme first; an idea
