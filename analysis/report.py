@@ -47,7 +47,14 @@ from voting.models import Ballot, Method, RankedIdeaResult, RankingResult
 
 from . import charts
 from .models import AnalysisRun, GroupMember, OpinionGroup
-from .selectors import PostRef, analysis_report_sections, post_refs, run_latest_done
+from .selectors import (
+    PostRef,
+    Trend,
+    analysis_report_sections,
+    post_refs,
+    run_latest_done,
+    theme_trends,
+)
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -200,6 +207,7 @@ class ThemeRow:
     share: float  # of the analysed posts
     sentiment: float | None
     quotes: list[PostRef]
+    trend: Trend | None = None
 
     @property
     def share_percent(self) -> int:
@@ -553,6 +561,7 @@ def _themes_and_shifts(jam: Jam, run: AnalysisRun | None) -> tuple[list[ThemeRow
     wanted += [pk for s in shifts for pk in s.post_ids[:QUOTES_PER_THEME]]
     refs = post_refs(jam=jam, post_ids=wanted)
     analysed = max(1, int(run.summary.get("posts", 0)) or sum(t.size for t in themes))
+    trends = theme_trends(run=run, themes=themes)
     theme_rows = [
         ThemeRow(
             id=t.pk,
@@ -561,6 +570,7 @@ def _themes_and_shifts(jam: Jam, run: AnalysisRun | None) -> tuple[list[ThemeRow
             share=t.size / analysed,
             sentiment=t.sentiment,
             quotes=_distinct(refs[pk] for pk in t.representative_post_ids if pk in refs),
+            trend=trends.get(t.pk),
         )
         for t in themes
     ]

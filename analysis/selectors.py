@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -13,6 +13,7 @@ from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
 from analysis.pipeline.groups import AGREE, DISAGREE, PASS, Votes
+from analysis.pipeline.trends import Direction, theme_trend
 from ideas.models import Post, Reaction, ReactionValue
 from jams.models import Event, Jam
 
@@ -216,6 +217,57 @@ def theme_posts(*, theme: Theme) -> list[tuple[int, str, datetime, float | None]
     ]
 
 
+@dataclass(frozen=True)
+class Trend:
+    """A theme that is emerging or fading: its share of posts before and since."""
+
+    direction: Direction
+    since: datetime
+    earlier_share: float
+    recent_share: float
+
+    @property
+    def earlier_percent(self) -> int:
+        return round(100 * self.earlier_share)
+
+    @property
+    def recent_percent(self) -> int:
+        return round(100 * self.recent_share)
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "direction": str(self.direction),
+            "since": self.since,
+            "earlier_share": round(self.earlier_share, 4),
+            "recent_share": round(self.recent_share, 4),
+        }
+
+
+def theme_trends(*, run: AnalysisRun, themes: Sequence[Theme]) -> dict[int, Trend]:
+    """Emerging and fading themes of a run (theme pk -> trend); steady ones are left out.
+
+    From what the run stored: its posts per time bucket and each theme's share of
+    them (kept up to date by organizer edits), so no post is read."""
+    grid = run.timeline.get("share") or {}
+    totals = np.asarray(grid.get("totals") or [], dtype=np.float64)
+    trends: dict[int, Trend] = {}
+    for theme in themes:
+        values = np.asarray(theme.share.get("values") or [], dtype=np.float64)
+        if len(totals) == 0 or values.shape != totals.shape:
+            continue
+        trend = theme_trend(np.rint(values * totals), totals)
+        if trend is None or trend.direction == Direction.STEADY:
+            continue
+        since = float(grid["start"]) + trend.since_bucket * float(grid["width"])
+        trends[theme.pk] = Trend(
+            trend.direction,
+            datetime.fromtimestamp(since, tz=UTC),
+            trend.earlier_share,
+            trend.recent_share,
+        )
+    return trends
+
+
 # --- Pages -------------------------------------------------------------------
 
 
@@ -260,6 +312,8 @@ class AnalysisPage:
     """Whether the run was compared with a previous one (``Theme.continues``)."""
     ended: list[Theme] = field(default_factory=list)
     """Themes of the previous run that no theme of this run continues."""
+    trends: dict[int, Trend] = field(default_factory=dict)
+    """Emerging and fading themes by theme pk."""
 
 
 def analysis_page(*, jam: Jam) -> AnalysisPage:
@@ -297,6 +351,7 @@ def analysis_page(*, jam: Jam) -> AnalysisPage:
         markers=timeline_markers(jam=jam),
         compared=previous_run is not None,
         ended=ended,
+        trends=theme_trends(run=run, themes=themes),
     )
 
 
@@ -318,6 +373,10 @@ class Pulse:
     active_last_hour: int
     tone_last_hour: float | None
     tone_overall: float | None
+    moving: list[tuple[Theme, Trend]] = field(default_factory=list)
+    """Emerging themes, then fading ones, of the latest done run; the larger change first."""
+    latest_shift: ToneShift | None = None
+    """The latest tone shift of the latest done run."""
 
 
 def jam_pulse(*, jam: Jam, now: datetime | None = None) -> Pulse:
@@ -339,12 +398,29 @@ def jam_pulse(*, jam: Jam, now: datetime | None = None) -> Pulse:
         .values_list("user_id", flat=True)
         .distinct()
     )
+    moving: list[tuple[Theme, Trend]] = []
+    latest_shift = None
+    done = run_latest_done(jam=jam)
+    if done is not None:
+        themes = {theme.pk: theme for theme in done.themes.all()}
+        trends = theme_trends(run=done, themes=list(themes.values()))
+        moving = sorted(
+            ((themes[pk], trend) for pk, trend in trends.items()),
+            key=lambda item: (
+                item[1].direction != Direction.EMERGING,
+                -abs(item[1].recent_share - item[1].earlier_share),
+                item[0].number,
+            ),
+        )
+        latest_shift = done.shifts.order_by("-at").first()
     return Pulse(
         run=run_latest(jam=jam),
         posts_last_hour=recent["n"],
         active_last_hour=len(authors | reactors),
         tone_last_hour=recent["tone"],
         tone_overall=overall["tone"],
+        moving=moving,
+        latest_shift=latest_shift,
     )
 
 
@@ -376,6 +452,8 @@ def analysis_report_sections(*, jam: Jam) -> dict[str, Any]:
         "parameters": run.parameters,
         "summary": run.summary,
     }
+    themes = list(run.themes.all())
+    trends = theme_trends(run=run, themes=themes)
     sections["themes"] = [
         {
             "id": t.pk,
@@ -383,8 +461,9 @@ def analysis_report_sections(*, jam: Jam) -> dict[str, Any]:
             "size": t.size,
             "sentiment": t.sentiment,
             "continues": t.continues_id,
+            "trend": trends[t.pk].payload() if t.pk in trends else None,
         }
-        for t in run.themes.all()
+        for t in themes
     ]
     theme_of = dict(PostTheme.objects.filter(run=run).values_list("post_id", "theme_id"))
     posts = (

@@ -65,6 +65,7 @@ def analysis(request: HttpRequest, slug: str) -> HttpResponse:
             ),
             "posts": [page.posts[pk] for pk in theme.representative_post_ids if pk in page.posts],
             "change": _theme_change(theme) if page.compared else "",
+            "trend": page.trends.get(theme.pk),
         }
         for theme in page.themes
     ]

@@ -27,6 +27,7 @@ from analysis.pipeline.sentiment import english_sentiment, vader_compound
 from analysis.pipeline.shifts import detect_tone_shifts
 from analysis.pipeline.text import content_terms
 from analysis.pipeline.themes import find_themes
+from analysis.pipeline.trends import Direction, theme_trend
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
 GERMAN_CONVERSATION_PREFIX = "austria-climate"
@@ -394,6 +395,75 @@ def evaluate_shifts(n_series: int = 20) -> list[EvaluationRow]:
     ]
 
 
+def planted_theme_jam(
+    seed: int, *, factor: float | None, n_posts: int = 2_000, n_themes: int = 8, hours: int = 48
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Posts per hourly bucket (buckets x themes) of a jam in which the weight of
+    theme 0 is multiplied by ``factor`` from a random hour of the second half on
+    (None: nothing changes), and that hour. Activity follows the clock (busy
+    days, quiet nights); theme shares are drawn at random, theme 0 at least 5 %."""
+    rng = np.random.default_rng(seed)
+    shares = rng.dirichlet(np.full(n_themes, 2.0))
+    shares[0] = max(shares[0], 0.05)
+    shares /= shares.sum()
+    activity = 1.2 + np.sin(np.arange(hours) * 2 * np.pi / 24)
+    per_hour = rng.multinomial(n_posts, activity / activity.sum())
+    change = int(rng.integers(hours // 2 + 4, hours - 8))
+    counts = np.zeros((hours, n_themes))
+    for hour, posts in enumerate(per_hour):
+        now = shares.copy()
+        if factor is not None and hour >= change:
+            now[0] *= factor
+            now /= now.sum()
+        counts[hour] = rng.multinomial(posts, now)
+    return counts, counts.sum(axis=1), change
+
+
+def evaluate_trends(n_jams: int = 200) -> list[EvaluationRow]:
+    """Emerging and fading themes on planted jams: found, placed, and not invented.
+
+    Seeds from 5,000 (planted) and 30,000 (nothing changes): ``trends.PENALTY``
+    was chosen on seeds 0-99 and 10,000-10,099."""
+    rows = []
+    subject = f"{n_jams} synthetic 48 h jams, 2,000 posts, 8 themes"
+    for label, factor, wanted in (
+        ("theme 0 x2 from an hour of the second half", 2.0, Direction.EMERGING),
+        ("theme 0 x3 from an hour of the second half", 3.0, Direction.EMERGING),
+        ("theme 0 x1/3 from an hour of the second half", 1 / 3, Direction.FADING),
+    ):
+        errors = []
+        for seed in range(n_jams):
+            counts, totals, change = planted_theme_jam(5_000 + seed, factor=factor)
+            trend = theme_trend(counts[:, 0], totals)
+            if trend is not None and trend.direction == wanted:
+                errors.append(abs(trend.since_bucket - change))
+        rows.append(
+            EvaluationRow("trends", f"{subject}, {label}", f"{wanted} found", len(errors) / n_jams)
+        )
+        if errors:
+            rows.append(
+                EvaluationRow(
+                    "trends", f"{subject}, {label}", "median error of since, hours",
+                    float(np.median(errors)),
+                )
+            )  # fmt: skip
+    false_jams = false_themes = 0
+    for seed in range(n_jams):
+        counts, totals, _ = planted_theme_jam(30_000 + seed, factor=None)
+        flagged = 0
+        for theme in range(counts.shape[1]):
+            trend = theme_trend(counts[:, theme], totals)
+            flagged += trend is not None and trend.direction != Direction.STEADY
+        false_themes += flagged
+        false_jams += flagged > 0
+    subject = f"{subject}, nothing changes"
+    rows += [
+        EvaluationRow("trends", subject, "jams with a false trend", false_jams / n_jams),
+        EvaluationRow("trends", subject, "themes with a false trend", false_themes / (8 * n_jams)),
+    ]
+    return rows
+
+
 def evaluate(data_dir: Path) -> list[EvaluationRow]:
     steps: list[Callable[[], list[EvaluationRow]]] = [
         lambda: evaluate_themes(data_dir),
@@ -401,6 +471,7 @@ def evaluate(data_dir: Path) -> list[EvaluationRow]:
         lambda: evaluate_groups(data_dir),
         lambda: evaluate_sentiment(data_dir),
         evaluate_shifts,
+        evaluate_trends,
     ]
     return [row for step in steps for row in step()]
 

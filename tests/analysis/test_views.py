@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,13 +11,15 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
-from analysis import services
-from analysis.models import AnalysisRun, RunStatus, ThemeEdit
+from analysis import selectors, services
+from analysis.models import AnalysisRun, PostTheme, RunStatus, ThemeEdit
+from analysis.pdf import report_html
+from analysis.report import report_build
 from jams.models import Event, Role
 from jams.phases import Stage
 from jams.services import alert_send
-from tests.analysis.jamdata import small_jam
-from tests.factories import jam_in_stage, member
+from tests.analysis.jamdata import mix_texts, posts_add, small_jam
+from tests.factories import TopicFactory, jam_in_stage, member
 
 pytestmark = pytest.mark.django_db
 START = datetime(2025, 3, 1, 9, tzinfo=UTC)
@@ -194,3 +197,39 @@ def test_analysis_page_compares_themes_with_the_previous_run(jam, organizer, ana
     assert ended  # three themes became six: some fell apart
     assert "No longer a theme of its own since the previous run" in html
     assert all(escape(t.display_label) in html for t in ended)
+
+
+def test_a_subject_that_arrives_late_is_emerging_on_the_pages(jam, organizer, facilitator):
+    # Two and a half hours of five conversations, then an hour of a sixth.
+    rows = mix_texts()
+    late_source = "scoop-hivemind.biodiversity"
+    early = [text for text, source in rows if source != late_source][:150]
+    late = [text for text, source in rows if source == late_source]
+    topic = TopicFactory(jam=jam)
+    posts_add(jam, topic, early, start=START)
+    arrived = START + timedelta(minutes=len(early))
+    late_posts = posts_add(jam, topic, late, start=arrived)
+    run = services.analysis_run(jam=jam, k=6)
+    theme_of = dict(PostTheme.objects.filter(run=run).values_list("post_id", "theme_id"))
+    counts = Counter(theme_of[p.pk] for p in late_posts if p.pk in theme_of)
+    newcomer, held = counts.most_common(1)[0]
+    assert held > 0.6 * len(late_posts)
+
+    report = selectors.analysis_report_sections(jam=jam)
+    trend = next(t["trend"] for t in report["themes"] if t["id"] == newcomer)
+    assert trend is not None and trend["direction"] == "emerging"
+    assert trend["recent_share"] > 3 * trend["earlier_share"]
+    width = timedelta(seconds=run.timeline["share"]["width"])
+    assert abs(trend["since"] - arrived) <= width
+
+    page = client_for(organizer).get(reverse("analysis:analysis", args=[jam.slug]))
+    row = re.search(rf'<tr id="theme-{newcomer}">.*?</tr>', page.content.decode(), re.S)
+    assert row and 'data-trend="emerging"' in row.group(0) and "Emerging since" in row.group(0)
+    pulse = client_for(facilitator).get(reverse("analysis:pulse", args=[jam.slug])).content.decode()
+    moving = re.search(r"<ul data-moving-themes>.*?</ul>", pulse, re.S)
+    assert moving and f"#theme-{newcomer}" in moving.group(0).split("</li>")[0]
+    # The outcome report's themes table says it too (rendered as the PDF is).
+    built = report_build(jam=jam)
+    row = next(theme for theme in built.themes if theme.id == newcomer)
+    assert row.trend is not None and row.trend.direction == "emerging"
+    assert "Emerging since" in report_html(built)
