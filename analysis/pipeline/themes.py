@@ -272,6 +272,7 @@ def find_themes(
         texts, model, sample, sample_counts, lambda done: report(0.65 + 0.35 * done)
     )
     themes = _describe_themes(
+        texts,
         assignments,
         similarity,
         term_sums,
@@ -466,6 +467,7 @@ def _chunk_counts(
 
 
 def _describe_themes(
+    texts: Sequence[str],
     assignments: np.ndarray,
     similarity: np.ndarray,
     term_sums: np.ndarray,
@@ -483,7 +485,9 @@ def _describe_themes(
         distinctiveness = term_sums[theme_id] / size - overall_mean
         top_terms = _label_terms(terms, distinctiveness, n_label_terms)
         members = np.flatnonzero(assignments == theme_id)
-        closest = members[np.argsort(-similarity[members], kind="stable")[:n_representatives]]
+        closest = _distinct_texts(
+            texts, members[np.argsort(-similarity[members], kind="stable")], n_representatives
+        )
         themes.append(
             Theme(
                 id=theme_id,
@@ -496,15 +500,32 @@ def _describe_themes(
     return themes
 
 
+def _distinct_texts(texts: Sequence[str], ordered: np.ndarray, count: int) -> list[int]:
+    """The first ``count`` of ``ordered`` whose texts differ (case and spacing aside):
+    a theme's representatives are three different posts, not one said three times."""
+    chosen: list[int] = []
+    seen: set[str] = set()
+    for index in ordered:
+        key = " ".join(str(texts[index]).casefold().split())
+        if key in seen:
+            continue
+        seen.add(key)
+        chosen.append(int(index))
+        if len(chosen) == count:
+            break
+    return chosen
+
+
 def _label_terms(terms: np.ndarray, weights: np.ndarray, count: int) -> list[str]:
-    """Most distinctive terms, skipping a term whose words an earlier one already shows."""
+    """Most distinctive terms, skipping a term that shares a word with an earlier one
+    ("moves / roofs / budget", not "moves / roofs / budget moves")."""
     chosen: list[str] = []
     shown: set[str] = set()
     for index in np.argsort(-weights, kind="stable"):
         if weights[index] <= 0 or len(chosen) == count:
             break
         words = set(str(terms[index]).split())
-        if words <= shown or str(terms[index]).startswith(LANGUAGE_MARKER):
+        if words & shown or str(terms[index]).startswith(LANGUAGE_MARKER):
             continue
         chosen.append(str(terms[index]))
         shown |= words

@@ -249,3 +249,18 @@ def test_progress_is_reported_from_start_to_end(polis_comment_mix) -> None:
     low, high = 3, 12
     assert len(seen) > high - low + 1
     assert np.array_equal(result.assignments, find_themes(texts).assignments)
+
+
+def test_representatives_are_different_posts_and_label_terms_share_no_word(
+    polis_comment_mix,
+) -> None:
+    texts, _ = polis_comment_mix
+    # Each comment said five times over (as demo replies and copy-pasted posts are):
+    # the closest posts to a centre would be one text again and again.
+    repeated = [text for text in texts for _ in range(5)]
+    result = find_themes(repeated, k=5)
+    for theme in result.themes:
+        shown = [" ".join(repeated[i].casefold().split()) for i in theme.representative_indices]
+        assert len(shown) == 3 and len(set(shown)) == 3
+        words = [set(term.split()) for term in theme.terms]
+        assert all(not (a & b) for i, a in enumerate(words) for b in words[i + 1 :])
