@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from django.db.models import Avg, Count, Q
+from django.core.paginator import Page, Paginator
+from django.db.models import Avg, Count, F, Q
 from django.utils import timezone
 
 from analysis.pipeline.groups import AGREE, DISAGREE, PASS, Votes
@@ -428,6 +429,80 @@ def run_status_payload(run: AnalysisRun | None) -> dict[str, Any]:
     if run is None:
         return {"run": None, "status": None, "progress": 0, "stage": ""}
     return {"run": run.pk, "status": run.status, "progress": run.progress, "stage": run.stage}
+
+
+THEME_POSTS_PER_PAGE = 50
+THEME_POST_ORDERS: dict[str, tuple[Any, ...]] = {
+    "newest": ("-created_at", "-id"),
+    "oldest": ("created_at", "id"),
+    "agreed": ("-agree_count", "-id"),
+    "negative": (F("sentiment").asc(nulls_last=True), "id"),
+    "positive": (F("sentiment").desc(nulls_last=True), "id"),
+}
+"""How a theme's posts can be listed; the first is the default."""
+
+
+@dataclass(frozen=True)
+class ThemePost:
+    id: int
+    text: str
+    url: str
+    topic: str
+    created_at: datetime
+    sentiment: float | None
+    agrees: int
+    disagrees: int
+
+
+@dataclass(frozen=True)
+class ThemeDetail:
+    theme: Theme
+    latest: bool
+    """Whether the theme is of the run the analysis page shows."""
+    trend: Trend | None
+    order: str
+    posts: Page[ThemePost]
+
+
+def theme_detail(*, jam: Jam, theme: Theme, order: str, page: str | int | None) -> ThemeDetail:
+    """A theme and one page of its visible posts, in ``order`` (an unknown order or
+    page number falls back to the first); a fixed number of queries."""
+    order = order if order in THEME_POST_ORDERS else next(iter(THEME_POST_ORDERS))
+    rows = (
+        Post.objects.filter(
+            jam=jam,
+            hidden_at__isnull=True,
+            pk__in=PostTheme.objects.filter(theme=theme).values("post_id"),
+        )
+        .order_by(*THEME_POST_ORDERS[order])
+        .values_list(
+            "id", "idea_id", "body", "topic__title", "created_at", "sentiment",
+            "agree_count", "disagree_count",
+        )
+    )  # fmt: skip
+    paginator: Paginator[Any] = Paginator(rows, THEME_POSTS_PER_PAGE)
+    listed = paginator.get_page(page)
+    posts = [
+        ThemePost(
+            id=pk,
+            text=body,
+            url=f"/jams/{jam.slug}/ideas/{idea_id}/#post-{pk}",
+            topic=topic,
+            created_at=created_at,
+            sentiment=sentiment,
+            agrees=agrees,
+            disagrees=disagrees,
+        )
+        for pk, idea_id, body, topic, created_at, sentiment, agrees, disagrees in listed
+    ]
+    latest = run_latest_done(jam=jam)
+    return ThemeDetail(
+        theme=theme,
+        latest=latest is not None and latest.pk == theme.run_id,
+        trend=theme_trends(run=theme.run, themes=[theme]).get(theme.pk),
+        order=order,
+        posts=Page(posts, listed.number, listed.paginator),
+    )
 
 
 # --- Report ------------------------------------------------------------------

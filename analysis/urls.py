@@ -8,6 +8,7 @@ urlpatterns = [
     path("jams/<slug:slug>/analysis/", views.analysis, name="analysis"),
     path("jams/<slug:slug>/analysis/run/", views.run_request, name="run"),
     path("jams/<slug:slug>/analysis/themes/merge/", views.themes_merge, name="merge"),
+    path("jams/<slug:slug>/analysis/themes/<int:theme_id>/", views.theme, name="theme"),
     path(
         "jams/<slug:slug>/analysis/themes/<int:theme_id>/rename/",
         views.theme_rename,

@@ -190,6 +190,27 @@ def theme_split(request: HttpRequest, slug: str, theme_id: int) -> HttpResponse:
 
 @login_required
 @domain_errors
+def theme(request: HttpRequest, slug: str, theme_id: int) -> HttpResponse:
+    """One theme and its posts, a page at a time, for reading what people said."""
+    ctx = jam_for_request(request, slug, Action.VIEW_PULSE)
+    detail = selectors.theme_detail(
+        jam=ctx.jam,
+        theme=_theme(ctx, theme_id),
+        order=request.GET.get("order", ""),
+        page=request.GET.get("page"),
+    )
+    orders = {
+        "newest": _("Newest first"),
+        "oldest": _("Oldest first"),
+        "agreed": _("Most agreed with"),
+        "negative": _("Most negative first"),
+        "positive": _("Most positive first"),
+    }
+    return jam_render(request, "analysis/theme.html", ctx, detail=detail, orders=orders)
+
+
+@login_required
+@domain_errors
 def pulse(request: HttpRequest, slug: str) -> HttpResponse:
     ctx = jam_for_request(request, slug, Action.VIEW_PULSE)
     return jam_render(request, "analysis/pulse.html", ctx, pulse=selectors.jam_pulse(jam=ctx.jam))

@@ -15,6 +15,7 @@ from analysis import selectors, services
 from analysis.models import AnalysisRun, PostTheme, RunStatus, ThemeEdit
 from analysis.pdf import report_html
 from analysis.report import report_build
+from ideas.models import Post
 from jams.models import Event, Role
 from jams.phases import Stage
 from jams.services import alert_send
@@ -159,6 +160,7 @@ def test_console_has_the_run_button_and_nav_has_pulse(jam, organizer, facilitato
 
 QUERIES = 12  # session, user, jam, role, phases, 2 runs, themes, shifts, groups, posts, events
 # A run after the first also reads the previous run's themes no theme continues.
+THEME_PAGE_QUERIES = 9  # session, user, jam, membership, phases, theme, count, posts, latest run
 
 
 def test_analysis_page_query_count_does_not_grow_with_themes(
@@ -227,9 +229,88 @@ def test_a_subject_that_arrives_late_is_emerging_on_the_pages(jam, organizer, fa
     assert row and 'data-trend="emerging"' in row.group(0) and "Emerging since" in row.group(0)
     pulse = client_for(facilitator).get(reverse("analysis:pulse", args=[jam.slug])).content.decode()
     moving = re.search(r"<ul data-moving-themes>.*?</ul>", pulse, re.S)
-    assert moving and f"#theme-{newcomer}" in moving.group(0).split("</li>")[0]
+    theme_url = reverse("analysis:theme", args=[jam.slug, newcomer])
+    assert moving and theme_url in moving.group(0).split("</li>")[0]
     # The outcome report's themes table says it too (rendered as the PDF is).
     built = report_build(jam=jam)
     row = next(theme for theme in built.themes if theme.id == newcomer)
     assert row.trend is not None and row.trend.direction == "emerging"
     assert "Emerging since" in report_html(built)
+
+
+def test_a_theme_page_lists_its_visible_posts(jam, organizer, facilitator, participant, analysed):
+    theme = analysed.themes.get(number=0)
+    url = reverse("analysis:theme", args=[jam.slug, theme.pk])
+    assert client_for(participant).get(url).status_code == 403
+    assert client_for(member(jam, Role.EXECUTIVE)).get(url).status_code == 403
+    other = jam_in_stage(Stage.DISCUSSION)
+    stranger = client_for(member(other, Role.ORGANIZER))
+    assert stranger.get(reverse("analysis:theme", args=[other.slug, theme.pk])).status_code == 404
+    members = set(PostTheme.objects.filter(theme=theme).values_list("post_id", flat=True))
+    hidden = Post.objects.get(pk=min(members))
+    Post.objects.filter(pk=hidden.pk).update(hidden_at=START)
+    html = client_for(facilitator).get(url).content.decode()
+    listed = {int(pk) for pk in re.findall(r'<li id="post-(\d+)">', html)}
+    assert listed == members - {hidden.pk}
+    assert f"of {len(members) - 1} visible" in html
+    assert (
+        reverse("analysis:theme", args=[jam.slug, theme.pk])
+        in client_for(organizer).get(reverse("analysis:analysis", args=[jam.slug])).content.decode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("order", "key"),
+    [
+        ("newest", lambda p: (-p.created_at.timestamp(), -p.pk)),
+        ("oldest", lambda p: (p.created_at.timestamp(), p.pk)),
+        ("agreed", lambda p: (-p.agree_count, -p.pk)),
+        ("negative", lambda p: (p.sentiment is None, p.sentiment or 0, p.pk)),
+        ("positive", lambda p: (p.sentiment is None, -(p.sentiment or 0), p.pk)),
+        ("bogus", lambda p: (-p.created_at.timestamp(), -p.pk)),  # falls back to newest
+    ],
+)
+def test_a_theme_page_orders_and_pages_its_posts(
+    jam, facilitator, analysed, monkeypatch, order, key
+) -> None:
+    monkeypatch.setattr(selectors, "THEME_POSTS_PER_PAGE", 4)
+    theme = analysed.themes.get(number=0)
+    posts = list(
+        Post.objects.filter(pk__in=PostTheme.objects.filter(theme=theme).values("post_id"))
+    )
+    expected = [p.pk for p in sorted(posts, key=key)]
+    assert len(expected) > 8
+    client = client_for(facilitator)
+    url = reverse("analysis:theme", args=[jam.slug, theme.pk])
+    seen = []
+    for page in range(1, -(-len(expected) // 4) + 1):
+        html = client.get(url, {"order": order, "page": page}).content.decode()
+        seen += [int(pk) for pk in re.findall(r'<li id="post-(\d+)">', html)]
+    assert seen == expected
+    # A page number that is not one shows the first or last page, not an error.
+    first = client.get(url, {"order": order, "page": "x"}).content.decode()
+    assert [int(pk) for pk in re.findall(r'<li id="post-(\d+)">', first)] == expected[:4]
+    last = client.get(url, {"order": order, "page": 999}).content.decode()
+    assert re.findall(r'<li id="post-(\d+)">', last)[-1] == str(expected[-1])
+
+
+def test_a_theme_page_reads_a_fixed_number_of_queries(
+    jam, facilitator, analysed, django_assert_num_queries
+) -> None:
+    client = client_for(facilitator)
+    small, large = sorted(analysed.themes.all(), key=lambda t: t.size)[::2][:2]
+    assert large.size > small.size
+    client.get(reverse("analysis:theme", args=[jam.slug, small.pk]))
+    counts = []
+    for theme in (small, large):
+        with django_assert_num_queries(THEME_PAGE_QUERIES) as captured:
+            client.get(reverse("analysis:theme", args=[jam.slug, theme.pk]))
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
+
+
+def test_a_theme_of_an_older_run_says_so(jam, facilitator, analysed) -> None:
+    old = analysed.themes.first()
+    services.analysis_run(jam=jam, k=4, force=True)
+    html = client_for(facilitator).get(reverse("analysis:theme", args=[jam.slug, old.pk]))
+    assert "from an older analysis" in html.content.decode()

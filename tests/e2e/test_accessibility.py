@@ -17,7 +17,7 @@ import pytest
 
 from tests.servers import Deployment, Server
 
-from .conftest import PASSWORD
+from .conftest import own_server, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -65,37 +65,39 @@ def server(deployment: Deployment) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def page(server: Server) -> Iterator[Any]:
+def browser() -> Iterator[Any]:
+    """One Chromium for the module: Playwright's sync API cannot nest."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS
         )
-        # axe is injected as a script tag, which the site's CSP (rightly) refuses.
-        context = browser.new_context(bypass_csp=True)
-        page = context.new_page()
-        page.goto(f"{server.url}/accounts/login/")
-        page.fill("input[name=login]", "organizer@example.com")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("main button[type=submit]")
-        page.wait_for_url(lambda url: "/accounts/login/" not in url)
-        yield page
+        yield browser
         browser.close()
 
 
-def test_the_sign_in_page_is_accessible(server: Server, axe_source: str) -> None:
-    from playwright.sync_api import sync_playwright
+def _context(browser: Any, server: Server) -> Any:
+    # axe is injected as a script tag, which the site's CSP (rightly) refuses.
+    return browser.new_context(bypass_csp=True, base_url=server.url)
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS
-        )
-        page = browser.new_context(bypass_csp=True).new_page()
-        page.goto(f"{server.url}/accounts/login/")
-        page.add_script_tag(content=axe_source)
-        assert page.evaluate(AXE_RUN) == []
-        browser.close()
+
+@pytest.fixture(scope="module")
+def page(browser: Any, server: Server) -> Iterator[Any]:
+    context = _context(browser, server)
+    page = context.new_page()
+    sign_in(page, "organizer@example.com")
+    yield page
+    context.close()
+
+
+def test_the_sign_in_page_is_accessible(browser: Any, server: Server, axe_source: str) -> None:
+    context = _context(browser, server)
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.add_script_tag(content=axe_source)
+    assert page.evaluate(AXE_RUN) == []
+    context.close()
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -105,3 +107,27 @@ def test_page_is_accessible(page: Any, server: Server, axe_source: str, path: st
     assert response.status == 200
     page.add_script_tag(content=axe_source)
     assert page.evaluate(AXE_RUN) == []
+
+
+@pytest.fixture(scope="module")
+def results_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The demo after voting, with an analysis run: themes, groups, a report."""
+    with own_server(tmp_path_factory, "a11y-results", phase="results") as server:
+        yield server
+
+
+def test_analysis_pages_with_results_are_accessible(
+    browser: Any, results_server: Server, axe_source: str
+) -> None:
+    context = _context(browser, results_server)
+    page = context.new_page()
+    sign_in(page, "organizer@example.com")
+    page.goto("/jams/demo/analysis/")
+    theme_url = page.locator("table a[href*='/analysis/themes/']").first.get_attribute("href")
+    assert theme_url
+    for path in ("/jams/demo/analysis/", theme_url, "/jams/demo/pulse/", "/jams/demo/report/"):
+        response = page.goto(path)
+        assert response is not None and response.status == 200, path
+        page.add_script_tag(content=axe_source)
+        assert page.evaluate(AXE_RUN) == [], path
+    context.close()
