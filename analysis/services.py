@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from analysis.pipeline.groups import OpinionGroupsResult, find_opinion_groups
 from analysis.pipeline.shifts import ShiftResult, choose_bucket_width, detect_tone_shifts
+from analysis.pipeline.text import distinct_by_text
 from analysis.pipeline.themes import ThemeResult, find_themes, theme_lineage
 from jams import realtime
 from jams.errors import Invalid
@@ -51,6 +52,8 @@ Progress = Callable[[int, str], None]
 SIGNATURE_MEMBERS = 200
 MATCH_MIN_SHARE = 1 / 3
 MATCH_MIN_TERMS = 0.3
+SHIFT_ILLUSTRATIONS = 3
+"""Posts shown for a tone shift: those leaning furthest its way, texts distinct."""
 PROGRESS_EVERY_SECONDS = 1.0
 """Least time between two progress events inside a stage (a stage's start always
 sends one)."""
@@ -228,7 +231,9 @@ def _execute(run: AnalysisRun, *, force: bool, progress: Progress | None) -> Ana
         timings["themes"] = time.perf_counter() - started
         step(60, "shifts")
         started = time.perf_counter()
-        shifts = detect_tone_shifts(inputs.created_at, inputs.sentiments)
+        shifts = detect_tone_shifts(
+            inputs.created_at, inputs.sentiments, n_illustrations=4 * SHIFT_ILLUSTRATIONS
+        )
         timings["shifts"] = time.perf_counter() - started
         step(70, "groups")
         started = time.perf_counter()
@@ -418,7 +423,10 @@ def _persist(
             at=shift.at,
             before=shift.before_mean,
             after=shift.after_mean,
-            post_ids=[int(post_ids[i]) for i in shift.post_indices],
+            post_ids=[
+                int(post_ids[i])
+                for i in distinct_by_text(inputs.texts, shift.post_indices, SHIFT_ILLUSTRATIONS)
+            ],
         )
         for shift in shifts.shifts
     )

@@ -3,7 +3,7 @@
 import itertools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from analysis.pipeline.stopwords import STOP_WORDS
 
@@ -106,3 +106,19 @@ def content_terms(text: str) -> list[str]:
     bigrams = [f"{first} {second}" for first, second in itertools.pairwise(content)]
     marker = [] if language == "en" else [f"{LANGUAGE_MARKER}{language}"] * 3
     return content + bigrams + marker
+
+
+def distinct_by_text(texts: Sequence[str], indices: Iterable[int], count: int) -> list[int]:
+    """The first ``count`` of ``indices`` whose texts differ (case and spacing aside):
+    three illustrations of a point are three different posts, not one pasted thrice."""
+    chosen: list[int] = []
+    seen: set[str] = set()
+    for index in indices:
+        key = " ".join(str(texts[index]).casefold().split())
+        if key in seen:
+            continue
+        seen.add(key)
+        chosen.append(int(index))
+        if len(chosen) == count:
+            break
+    return chosen

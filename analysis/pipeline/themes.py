@@ -37,7 +37,7 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import normalize
 from tokenizers import Tokenizer
 
-from analysis.pipeline.text import LANGUAGE_MARKER, LANGUAGES, content_terms
+from analysis.pipeline.text import LANGUAGE_MARKER, LANGUAGES, content_terms, distinct_by_text
 
 UNASSIGNED = -1
 _CHUNK = 20_000
@@ -485,7 +485,7 @@ def _describe_themes(
         distinctiveness = term_sums[theme_id] / size - overall_mean
         top_terms = _label_terms(terms, distinctiveness, n_label_terms)
         members = np.flatnonzero(assignments == theme_id)
-        closest = _distinct_texts(
+        closest = distinct_by_text(
             texts, members[np.argsort(-similarity[members], kind="stable")], n_representatives
         )
         themes.append(
@@ -498,22 +498,6 @@ def _describe_themes(
             )
         )
     return themes
-
-
-def _distinct_texts(texts: Sequence[str], ordered: np.ndarray, count: int) -> list[int]:
-    """The first ``count`` of ``ordered`` whose texts differ (case and spacing aside):
-    a theme's representatives are three different posts, not one said three times."""
-    chosen: list[int] = []
-    seen: set[str] = set()
-    for index in ordered:
-        key = " ".join(str(texts[index]).casefold().split())
-        if key in seen:
-            continue
-        seen.add(key)
-        chosen.append(int(index))
-        if len(chosen) == count:
-            break
-    return chosen
 
 
 def _label_terms(terms: np.ndarray, weights: np.ndarray, count: int) -> list[str]:

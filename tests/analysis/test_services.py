@@ -315,3 +315,22 @@ def test_reactions_on_hidden_posts_stay_in_the_matrix_but_are_never_reported(jam
         cited |= {stance["post"] for stance in group.representative}
         cited |= set(group.consensus_post_ids) | set(group.divisive_post_ids)
     assert cited and hidden.pk not in cited
+
+
+def test_a_tone_shift_is_illustrated_by_different_posts(jam) -> None:
+    # Two hours of praise, then two hours of complaint, one complaint pasted many times.
+    topic = TopicFactory(jam=jam)
+    praise = [f"Wonderful, inspiring proposal number {i}, I love it." for i in range(60)]
+    complaints = [
+        "This is a terrible, awful, useless waste of money."
+        if i % 3
+        else f"Disappointing and bad plan, version {i}."
+        for i in range(60)
+    ]
+    posts_add(jam, topic, praise, start=START)
+    posts_add(jam, topic, complaints, start=START + timedelta(hours=1))
+    run = services.analysis_run(jam=jam, k=2)
+    shift = run.shifts.get()
+    assert shift.after < shift.before - 0.3
+    texts = [Post.objects.get(pk=pk).body for pk in shift.post_ids]
+    assert len(texts) == services.SHIFT_ILLUSTRATIONS and len(set(texts)) == len(texts)
