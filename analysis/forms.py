@@ -1,6 +1,18 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .services import THEMES_MAX, THEMES_MIN
+
+
+class RunForm(forms.Form):
+    k = forms.IntegerField(
+        label=_("Number of themes"),
+        required=False,
+        min_value=THEMES_MIN,
+        max_value=THEMES_MAX,
+        help_text=_("Leave empty to let the analysis choose."),
+    )
+
 
 class RenameForm(forms.Form):
     label = forms.CharField(label=_("New label"), max_length=200)

@@ -65,7 +65,16 @@ def _require(jam: Jam, actor: User | None) -> None:
         jam_require(jam_context_for(jam=jam, user=actor), Action.RUN_ANALYSIS)
 
 
+THEMES_MIN, THEMES_MAX = 2, 30
+"""The number of themes an organizer may ask for."""
+
+
 def _parameters(k: int | None) -> dict[str, Any]:
+    if k is not None and not THEMES_MIN <= k <= THEMES_MAX:
+        raise Invalid(
+            _("The number of themes must be between %(low)d and %(high)d, or left empty.")
+            % {"low": THEMES_MIN, "high": THEMES_MAX}
+        )
     return {"k": k}
 
 
@@ -142,7 +151,8 @@ def run_claimed_execute(*, run: AnalysisRun, progress: Progress | None = None) -
 
 def analysis_queue_live(*, now: datetime | None = None, every: timedelta) -> list[AnalysisRun]:
     """Queue a run for each live jam (discussion, curation, voting) whose newest run is
-    older than ``every``; unchanged inputs make such a run cheap (it is skipped)."""
+    older than ``every``; unchanged inputs make such a run cheap (it is skipped). The
+    number of themes is the latest done run's: an organizer's choice holds."""
     from jams.phases import jam_state
     from jams.rules import LIVE
 
@@ -158,7 +168,12 @@ def analysis_queue_live(*, now: datetime | None = None, every: timedelta) -> lis
         in LIVE
     ]
     due = selectors.live_jams_due(jams=live, now=now, every=every)
-    return [analysis_request(actor=None, jam=jam) for jam in due]
+    return [analysis_request(actor=None, jam=jam, k=_chosen_k(jam)) for jam in due]
+
+
+def _chosen_k(jam: Jam) -> int | None:
+    latest = selectors.run_latest_done(jam=jam)
+    return None if latest is None else latest.parameters.get("k")
 
 
 # --- Run ---------------------------------------------------------------------

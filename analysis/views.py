@@ -27,7 +27,7 @@ from jams.selectors import JamContext
 
 from . import charts, selectors, services
 from . import report as report_data
-from .forms import MergeForm, RenameForm
+from .forms import MergeForm, RenameForm, RunForm
 from .models import Theme
 
 
@@ -130,7 +130,11 @@ def analysis(request: HttpRequest, slug: str) -> HttpResponse:
 @domain_errors
 def run_request(request: HttpRequest, slug: str) -> HttpResponse:
     ctx = jam_for_request(request, slug, Action.RUN_ANALYSIS)
-    run = services.analysis_request(actor=actor_of(request), jam=ctx.jam)
+    form = RunForm(request.POST)
+    if not form.is_valid():
+        form_errors_to_messages(request, form)
+        return redirect("analysis:analysis", slug=slug)
+    run = services.analysis_request(actor=actor_of(request), jam=ctx.jam, k=form.cleaned_data["k"])
     if run.is_pending:
         messages.success(request, _("Analysis queued; this page updates when it is ready."))
     else:

@@ -296,6 +296,32 @@ def test_live_jams_are_requeued_after_the_interval(jam, posts) -> None:
     assert len(again) == 1
 
 
+def test_an_organizers_number_of_themes_holds_for_the_periodic_runs(jam, posts) -> None:
+    from datetime import timedelta as td
+
+    from django.utils import timezone
+
+    services.analysis_run(jam=jam, k=4)
+    later = timezone.now() + td(minutes=16)
+    (queued,) = services.analysis_queue_live(now=later, every=td(minutes=15))
+    assert queued.parameters == {"k": 4}
+    services.run_claimed_execute(run=services.run_claim_next())
+    services.analysis_run(jam=jam, k=None, force=True)  # back to automatic
+    (queued,) = services.analysis_queue_live(now=later + td(minutes=16), every=td(minutes=15))
+    assert queued.parameters == {"k": None}
+
+
+@pytest.mark.parametrize("k", [0, 1, 31, -3])
+def test_a_number_of_themes_out_of_range_is_refused(jam, posts, organizer, k) -> None:
+    from jams.errors import Invalid
+
+    with pytest.raises(Invalid, match="between 2 and 30"):
+        services.analysis_request(actor=organizer, jam=jam, k=k)
+    with pytest.raises(Invalid):
+        services.analysis_run(jam=jam, k=k)
+    assert not AnalysisRun.objects.exists()
+
+
 def test_reactions_on_hidden_posts_stay_in_the_matrix_but_are_never_reported(jam, posts) -> None:
     """Pol.is keeps a moderated-out comment's votes (they count as seen); the groups
     must never cite it, and the visible statements stay what they were."""

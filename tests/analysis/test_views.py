@@ -314,3 +314,21 @@ def test_a_theme_of_an_older_run_says_so(jam, facilitator, analysed) -> None:
     services.analysis_run(jam=jam, k=4, force=True)
     html = client_for(facilitator).get(reverse("analysis:theme", args=[jam.slug, old.pk]))
     assert "from an older analysis" in html.content.decode()
+
+
+@pytest.mark.parametrize(("posted", "expected"), [({"k": "8"}, 8), ({"k": ""}, None), ({}, None)])
+def test_the_run_button_takes_a_number_of_themes(jam, organizer, posted, expected) -> None:
+    small_jam(jam, n_posts=30, start=START)
+    response = client_for(organizer).post(reverse("analysis:run", args=[jam.slug]), posted)
+    assert response.status_code == 302
+    assert AnalysisRun.objects.get().parameters == {"k": expected}
+
+
+@pytest.mark.parametrize("value", ["1", "31", "abc", "4.5"])
+def test_a_bad_number_of_themes_is_refused_with_a_reason(jam, organizer, value) -> None:
+    client = client_for(organizer)
+    response = client.post(reverse("analysis:run", args=[jam.slug]), {"k": value}, follow=True)
+    assert response.status_code == 200
+    assert not AnalysisRun.objects.exists()
+    shown = " ".join(str(m) for m in response.context["messages"])
+    assert "number" in shown.lower() or "between 2 and 30" in shown
