@@ -62,6 +62,39 @@ def share_sparkline(
     return mark_safe("".join(parts))  # noqa: S308 - every interpolated text is escaped
 
 
+def tone_sparkline(
+    tone: dict[str, Any], *, chart_id: str, title: str, desc: str, width: int = 160
+) -> SafeString:
+    """Mean sentiment per bucket (-1 to 1) as a small line around a zero line;
+    buckets without scored posts leave gaps."""
+    means: list[float | None] = list(tone.get("means", []))
+    height, pad = 32, 2
+    parts = _open(width, height, chart_id, title, desc, "sparkline")
+    middle = height / 2
+    parts.append(
+        f'<line x1="0" y1="{middle:.1f}" x2="{width}" y2="{middle:.1f}" stroke="{LINE}" '
+        f'stroke-dasharray="3 2"/>'
+    )
+    step = (width - 2 * pad) / max(1, len(means) - 1)
+    segment: list[str] = []
+    for i, mean in enumerate([*means, None]):
+        if mean is None:
+            if len(segment) == 1:
+                cx, cy = segment[0].split(",")
+                parts.append(f'<circle cx="{cx}" cy="{cy}" r="1.5" fill="{ACCENT}"/>')
+            elif segment:
+                parts.append(
+                    f'<polyline points="{" ".join(segment)}" fill="none" stroke="{ACCENT}" '
+                    f'stroke-width="1.5"/>'
+                )
+            segment = []
+            continue
+        y = middle - float(mean) * (middle - pad)
+        segment.append(f"{pad + i * step:.1f},{y:.1f}")
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308 - every interpolated text is escaped
+
+
 def sentiment_timeline(
     timeline: dict[str, Any],
     *,

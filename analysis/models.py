@@ -89,6 +89,9 @@ class Theme(models.Model):
     # Share of all analysed posts per time bucket: {"start", "width", "values"}.
     share = models.JSONField(default=dict)
     representative_post_ids = models.JSONField(default=list)
+    # Mean sentiment of its scored posts per bucket of the run's tone timeline:
+    # {"counts": [...], "means": [... or null]}.
+    tone = models.JSONField(default=dict)
     # The previous run's theme this one carries on (analysis.pipeline.theme_lineage
     # over both runs' final assignments, organizer edits included); null for a
     # theme that is new, and on a jam's first run.

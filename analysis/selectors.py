@@ -16,7 +16,7 @@ from django.utils import timezone
 from analysis.pipeline.groups import AGREE, DISAGREE, PASS, Votes
 from analysis.pipeline.trends import Direction, theme_trend
 from ideas.models import Post, Reaction, ReactionValue
-from jams.models import Event, Jam
+from jams.models import Event, Jam, Topic
 
 from .models import AnalysisRun, OpinionGroup, PostTheme, RunStatus, Theme, ToneShift
 
@@ -269,6 +269,53 @@ def theme_trends(*, run: AnalysisRun, themes: Sequence[Theme]) -> dict[int, Tren
     return trends
 
 
+@dataclass(frozen=True)
+class TopicTone:
+    """A topic's tone in a run: scored posts, mean and per bucket of the timeline."""
+
+    id: int
+    title: str
+    posts: int
+    scored: int
+    sentiment: float | None
+    tone: dict[str, Any]
+    """{"start", "width", "counts", "means"}: the run's tone buckets."""
+
+
+def _timed(run: AnalysisRun, series: dict[str, Any]) -> dict[str, Any]:
+    """A per-bucket series with the start and width of the run's tone buckets."""
+    return {
+        "start": run.timeline.get("start"),
+        "width": run.timeline.get("width"),
+        "counts": series.get("counts", []),
+        "means": series.get("means", []),
+    }
+
+
+def topic_tones(*, run: AnalysisRun) -> list[TopicTone]:
+    """Tone per topic of a run, most scored posts first; one query for the titles."""
+    rows = run.timeline.get("topics") or []
+    titles = dict(
+        Topic.objects.filter(pk__in=[row["topic"] for row in rows]).values_list("id", "title")
+    )
+    return [
+        TopicTone(
+            id=row["topic"],
+            title=titles.get(row["topic"], ""),
+            posts=row["posts"],
+            scored=row["scored"],
+            sentiment=row["sentiment"],
+            tone=_timed(run, row),
+        )
+        for row in rows
+        if row["topic"] in titles
+    ]
+
+
+def theme_tone(*, run: AnalysisRun, theme: Theme) -> dict[str, Any]:
+    return _timed(run, theme.tone)
+
+
 # --- Pages -------------------------------------------------------------------
 
 
@@ -315,6 +362,7 @@ class AnalysisPage:
     """Themes of the previous run that no theme of this run continues."""
     trends: dict[int, Trend] = field(default_factory=dict)
     """Emerging and fading themes by theme pk."""
+    topics: list[TopicTone] = field(default_factory=list)
 
 
 def analysis_page(*, jam: Jam) -> AnalysisPage:
@@ -353,6 +401,7 @@ def analysis_page(*, jam: Jam) -> AnalysisPage:
         compared=previous_run is not None,
         ended=ended,
         trends=theme_trends(run=run, themes=themes),
+        topics=topic_tones(run=run),
     )
 
 
@@ -518,6 +567,7 @@ def analysis_report_sections(*, jam: Jam) -> dict[str, Any]:
         "posts": [],
         "shifts": [],
         "groups": [],
+        "topics": [],
     }
     if run is None:
         return sections
@@ -537,8 +587,20 @@ def analysis_report_sections(*, jam: Jam) -> dict[str, Any]:
             "sentiment": t.sentiment,
             "continues": t.continues_id,
             "trend": trends[t.pk].payload() if t.pk in trends else None,
+            "tone": _timed(run, t.tone),
         }
         for t in themes
+    ]
+    sections["topics"] = [
+        {
+            "id": topic.id,
+            "title": topic.title,
+            "posts": topic.posts,
+            "scored_posts": topic.scored,
+            "sentiment": topic.sentiment,
+            "tone": topic.tone,
+        }
+        for topic in topic_tones(run=run)
     ]
     theme_of = dict(PostTheme.objects.filter(run=run).values_list("post_id", "theme_id"))
     posts = (

@@ -22,7 +22,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from analysis.pipeline.groups import OpinionGroupsResult, find_opinion_groups
-from analysis.pipeline.shifts import ShiftResult, choose_bucket_width, detect_tone_shifts
+from analysis.pipeline.shifts import (
+    ShiftResult,
+    ToneBuckets,
+    choose_bucket_width,
+    detect_tone_shifts,
+)
 from analysis.pipeline.text import distinct_by_text
 from analysis.pipeline.themes import ThemeResult, find_themes, theme_lineage
 from jams import realtime
@@ -384,6 +389,63 @@ class _ShareGrid:
         return cls(start, width, np.bincount(grid.bucket_of(seconds), minlength=n).astype(float))
 
 
+@dataclass(frozen=True)
+class _ToneGrid:
+    """The buckets of a run's tone timeline, for the tone of a part of the posts."""
+
+    start: float
+    width: float
+    n: int
+
+    @classmethod
+    def of(cls, buckets: ToneBuckets) -> _ToneGrid:
+        return cls(buckets.start.timestamp(), buckets.width.total_seconds(), len(buckets.counts))
+
+    @classmethod
+    def from_timeline(cls, timeline: dict[str, Any]) -> _ToneGrid:
+        if not timeline.get("counts"):
+            return cls(0.0, 3600.0, 0)
+        start = datetime.fromisoformat(timeline["start"]).timestamp()
+        return cls(start, float(timeline["width"]), len(timeline["counts"]))
+
+    def series(self, seconds: np.ndarray, sentiment: np.ndarray) -> dict[str, Any]:
+        """Scored posts and their mean sentiment per bucket (null where none)."""
+        scored = ~np.isnan(sentiment)
+        if self.n == 0:
+            return {"counts": [], "means": []}
+        index = np.floor((seconds[scored] - self.start) / self.width).astype(np.int64)
+        index = np.clip(index, 0, self.n - 1)
+        counts = np.bincount(index, minlength=self.n)
+        sums = np.bincount(index, weights=sentiment[scored], minlength=self.n)
+        return {
+            "counts": [int(c) for c in counts],
+            "means": [
+                round(float(t / c), 4) if c else None for t, c in zip(sums, counts, strict=True)
+            ],
+        }
+
+
+def _topic_tones(
+    tone: _ToneGrid, topics: np.ndarray, seconds: np.ndarray, sentiment: np.ndarray
+) -> list[dict[str, Any]]:
+    """Tone over time per topic, the topic with most scored posts first."""
+    rows = []
+    for topic in np.unique(topics):
+        members = topics == topic
+        scored = sentiment[members][~np.isnan(sentiment[members])]
+        series = tone.series(seconds[members], sentiment[members])
+        rows.append(
+            {
+                "topic": int(topic),
+                "posts": int(members.sum()),
+                "scored": len(scored),
+                "sentiment": round(float(scored.mean()), 4) if len(scored) else None,
+                **series,
+            }
+        )
+    return sorted(rows, key=lambda row: (-row["scored"], row["topic"]))
+
+
 def _mean_or_none(values: np.ndarray) -> float | None:
     scored = values[~np.isnan(values)]
     return float(scored.mean()) if len(scored) else None
@@ -401,6 +463,7 @@ def _persist(
     sentiment = np.array([np.nan if s is None else s for s in inputs.sentiments], dtype=np.float64)
     assigned = themes.assignments >= 0
     grid = _ShareGrid.over(seconds[assigned])
+    tone = _ToneGrid.of(shifts.buckets)
     rows = []
     for theme in themes.themes:
         members = themes.assignments == theme.id
@@ -414,6 +477,7 @@ def _persist(
                 sentiment=_mean_or_none(sentiment[members]),
                 share=grid.shares(seconds[members]),
                 representative_post_ids=[int(post_ids[i]) for i in theme.representative_indices],
+                tone=tone.series(seconds[members], sentiment[members]),
             )
         )
     created = Theme.objects.bulk_create(rows)
@@ -452,6 +516,7 @@ def _persist(
         "counts": [int(c) for c in buckets.counts],
         "means": [None if math.isnan(m) else round(float(m), 4) for m in buckets.means],
         "share": grid.payload(),
+        "topics": _topic_tones(tone, np.array(inputs.topic_ids), seconds, sentiment),
     }
     _persist_groups(run, inputs, groups)
 
@@ -605,8 +670,9 @@ def _refresh(run: AnalysisRun, theme: Theme) -> None:
     theme.size = len(posts)
     theme.sentiment = _mean_or_none(sentiment)
     theme.share = _grid(run).shares(seconds)
+    theme.tone = _ToneGrid.from_timeline(run.timeline).series(seconds, sentiment)
     theme.save(update_fields=["size", "sentiment", "share", "label", "terms",
-                              "representative_post_ids"])  # fmt: skip
+                              "representative_post_ids", "tone"])  # fmt: skip
 
 
 def _merge(run: AnalysisRun, themes: list[Theme], label: str) -> Theme:

@@ -5,10 +5,13 @@ Views only queue analyses (``analysis_request``); a worker runs them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -43,6 +46,20 @@ def _theme_change(theme: Theme) -> str:
         "%(delta)+d posts since the previous run",
         abs(delta),
     ) % {"delta": delta}
+
+
+def _tone_chart(tone: dict[str, Any], chart_id: str, label: str) -> SafeString:
+    scored = sum(tone.get("counts") or [])
+    return charts.tone_sparkline(
+        tone,
+        chart_id=chart_id,
+        title=_("Tone over time: %(label)s") % {"label": label},
+        desc=_(
+            "Mean sentiment of %(n)d scored posts per time bucket, from -1 (negative) to +1 "
+            "(positive); the dashed line is neutral."
+        )
+        % {"n": scored},
+    )
 
 
 @login_required
@@ -104,6 +121,13 @@ def analysis(request: HttpRequest, slug: str) -> HttpResponse:
         }
         for group in page.groups
     ]  # fmt: skip
+    topics = [
+        {
+            "topic": topic,
+            "chart": _tone_chart(topic.tone, f"topic-{topic.id}-tone", topic.title),
+        }
+        for topic in page.topics
+    ]
     merge_form = MergeForm(
         choices=[(theme.pk, theme.display_label) for theme in page.themes], prefix="merge"
     )
@@ -118,6 +142,7 @@ def analysis(request: HttpRequest, slug: str) -> HttpResponse:
             (s, [page.posts[pk] for pk in s.post_ids if pk in page.posts]) for s in page.shifts
         ],
         groups=groups,
+        topics=topics,
         consensus=[page.posts[pk] for pk in page.consensus if pk in page.posts],
         divisive=[page.posts[pk] for pk in page.divisive if pk in page.posts],
         merge_form=merge_form,
@@ -210,7 +235,11 @@ def theme(request: HttpRequest, slug: str, theme_id: int) -> HttpResponse:
         "negative": _("Most negative first"),
         "positive": _("Most positive first"),
     }
-    return jam_render(request, "analysis/theme.html", ctx, detail=detail, orders=orders)
+    tone = selectors.theme_tone(run=detail.theme.run, theme=detail.theme)
+    chart = _tone_chart(tone, f"theme-{detail.theme.pk}-tone", detail.theme.display_label)
+    return jam_render(
+        request, "analysis/theme.html", ctx, detail=detail, orders=orders, tone_chart=chart
+    )
 
 
 @login_required

@@ -360,3 +360,45 @@ def test_a_tone_shift_is_illustrated_by_different_posts(jam) -> None:
     assert shift.after < shift.before - 0.3
     texts = [Post.objects.get(pk=pk).body for pk in shift.post_ids]
     assert len(texts) == services.SHIFT_ILLUSTRATIONS and len(set(texts)) == len(texts)
+
+
+def test_tone_is_kept_per_topic_and_per_theme_over_time(jam, posts, organizer) -> None:
+    other = TopicFactory(jam=jam)
+    later = posts_add(jam, other, ["Awful, broken, hopeless idea."] * 3 + ["Lovely plan."] * 2,
+                      start=START + timedelta(hours=1))  # fmt: skip
+    run = services.analysis_run(jam=jam, k=K)
+    start = datetime.fromisoformat(run.timeline["start"])
+    width = timedelta(seconds=run.timeline["width"])
+    n = len(run.timeline["counts"])
+
+    def expected(members: list[Post]) -> tuple[list[int], list[float | None]]:
+        scored = [p for p in members if p.sentiment is not None]
+        buckets = [min(n - 1, int((p.created_at - start) / width)) for p in scored]
+        counts = [buckets.count(b) for b in range(n)]
+        sums = [
+            sum(p.sentiment for p, at in zip(scored, buckets, strict=True) if at == b)
+            for b in range(n)
+        ]
+        return counts, [round(t / c, 4) if c else None for t, c in zip(sums, counts, strict=True)]
+
+    rows = {row["topic"]: row for row in run.timeline["topics"]}
+    by_topic = {posts[0].topic_id: list(posts), other.pk: later}
+    assert set(rows) == set(by_topic)
+    for topic, members in by_topic.items():
+        counts, means = expected(members)
+        assert rows[topic]["counts"] == counts
+        assert rows[topic]["means"] == pytest.approx(means)
+        assert rows[topic]["posts"] == len(members)
+    theme = run.themes.get(number=0)
+    members = list(
+        Post.objects.filter(pk__in=PostTheme.objects.filter(theme=theme).values("post_id"))
+    )
+    assert theme.tone["counts"] == expected(members)[0]
+    merged = services.themes_merge(actor=organizer, themes=[theme, run.themes.get(number=1)])
+    members = list(
+        Post.objects.filter(pk__in=PostTheme.objects.filter(theme=merged).values("post_id"))
+    )
+    assert Theme.objects.get(pk=merged.pk).tone["counts"] == expected(members)[0]
+    report = selectors.analysis_report_sections(jam=jam)
+    assert {row["id"] for row in report["topics"]} == set(by_topic)
+    assert all(row["tone"]["start"] == run.timeline["start"] for row in report["topics"])

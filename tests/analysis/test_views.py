@@ -108,7 +108,8 @@ def test_analysis_page_renders_themes_timeline_and_groups(jam, organizer, analys
     for theme in analysed.themes.all():
         assert theme.label in html
     svgs = re.findall(r"<svg .*?</svg>", html, flags=re.S)
-    assert len(svgs) == analysed.themes.count() + 1
+    topics = analysed.timeline["topics"]
+    assert len(svgs) == analysed.themes.count() + 1 + sum(1 for t in topics if t["scored"])
     for svg in svgs:
         assert 'role="img"' in svg and "<title id=" in svg and "<desc id=" in svg
         assert "style=" not in svg and "<script" not in svg
@@ -158,7 +159,8 @@ def test_console_has_the_run_button_and_nav_has_pulse(jam, organizer, facilitato
     assert reverse("analysis:pulse", args=[jam.slug]) not in home
 
 
-QUERIES = 12  # session, user, jam, role, phases, 2 runs, themes, shifts, groups, posts, events
+QUERIES = 13  # session, user, jam, role, phases, 2 runs, themes, shifts, groups, posts, events,
+# topic titles
 # A run after the first also reads the previous run's themes no theme continues.
 THEME_PAGE_QUERIES = 9  # session, user, jam, membership, phases, theme, count, posts, latest run
 
@@ -332,3 +334,18 @@ def test_a_bad_number_of_themes_is_refused_with_a_reason(jam, organizer, value) 
     assert not AnalysisRun.objects.exists()
     shown = " ".join(str(m) for m in response.context["messages"])
     assert "number" in shown.lower() or "between 2 and 30" in shown
+
+
+def test_tone_by_topic_and_a_themes_tone_are_shown(jam, organizer, analysed) -> None:
+    from jams.models import Topic
+
+    client = client_for(organizer)
+    html = client.get(reverse("analysis:analysis", args=[jam.slug])).content.decode()
+    topics = analysed.timeline["topics"]
+    assert topics
+    for row in topics:
+        assert f'data-topic-tone="{row["topic"]}"' in html
+        assert escape(Topic.objects.get(pk=row["topic"]).title) in html
+    theme = analysed.themes.first()
+    page = client.get(reverse("analysis:theme", args=[jam.slug, theme.pk])).content.decode()
+    assert f'id="theme-{theme.pk}-tone-title"' in page
