@@ -98,6 +98,10 @@ class Theme(models.Model):
     continues = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # An organizer's "keep this theme as it is": the next run keeps its posts
+    # together (new posts may join), its label, and this flag; organizer edits
+    # are not re-applied to it (analysis.pipeline.find_themes ``pinned``).
+    pinned = models.BooleanField(_("pinned"), default=False)
 
     class Meta:
         ordering = ["run", "number"]

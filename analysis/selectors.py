@@ -181,6 +181,16 @@ class PreviousThemes:
     """Post id -> the theme the pipeline gave it (``Theme.number``, before edits)."""
     final: dict[int, int]
     """Post id -> the ``Theme`` it is in now (organizer edits applied)."""
+    pinned: dict[int, Theme]
+    """The run's pinned themes by id."""
+
+    def pinned_keys(self, post_ids: Sequence[int]) -> list[int] | None:
+        """Per post, the pinned theme it is in (its id), else -1; None when none is pinned."""
+        if not self.pinned:
+            return None
+        return [
+            theme if (theme := self.final.get(pk, -1)) in self.pinned else -1 for pk in post_ids
+        ]
 
 
 def previous_themes(*, jam: Jam) -> PreviousThemes | None:
@@ -192,7 +202,8 @@ def previous_themes(*, jam: Jam) -> PreviousThemes | None:
     rows = PostTheme.objects.filter(run=run).values_list("post_id", "computed_number", "theme_id")
     for post_id, number, theme_id in rows.iterator(chunk_size=10_000):
         computed[post_id], final[post_id] = number, theme_id
-    return PreviousThemes(run, computed, final)
+    pinned = {theme.pk: theme for theme in Theme.objects.filter(run=run, pinned=True)}
+    return PreviousThemes(run, computed, final, pinned)
 
 
 def run_pending(*, jam: Jam) -> AnalysisRun | None:
@@ -586,6 +597,7 @@ def analysis_report_sections(*, jam: Jam) -> dict[str, Any]:
             "size": t.size,
             "sentiment": t.sentiment,
             "continues": t.continues_id,
+            "pinned": t.pinned,
             "trend": trends[t.pk].payload() if t.pk in trends else None,
             "tone": _timed(run, t.tone),
         }

@@ -246,7 +246,11 @@ def _execute(run: AnalysisRun, *, force: bool, progress: Progress | None) -> Ana
         step(15, "themes")
         started = time.perf_counter()
         themes = find_themes(
-            inputs.texts, k=run.parameters.get("k"), previous=earlier, progress=themes_progress
+            inputs.texts,
+            k=run.parameters.get("k"),
+            previous=earlier,
+            pinned=None if before is None else before.pinned_keys(inputs.post_ids),
+            progress=themes_progress,
         )
         timings["themes"] = time.perf_counter() - started
         step(60, "shifts")
@@ -262,7 +266,7 @@ def _execute(run: AnalysisRun, *, force: bool, progress: Progress | None) -> Ana
         step(90, "saving")
         started = time.perf_counter()
         with transaction.atomic():
-            _persist(run, inputs, themes, shifts, groups)
+            _persist(run, inputs, themes, shifts, groups, {} if before is None else before.pinned)
             edits = _reapply_edits(run)
             continued = _link_to_previous(run, before)
             timings["save"] = time.perf_counter() - started
@@ -457,7 +461,10 @@ def _persist(
     themes: ThemeResult,
     shifts: ShiftResult,
     groups: OpinionGroupsResult,
+    pinned: dict[int, Theme],
 ) -> None:
+    """Store a run's results; a theme kept from a pinned one (``pinned``, by id)
+    keeps its label and stays pinned."""
     post_ids = np.array(inputs.post_ids, dtype=np.int64)
     seconds = np.array([moment.timestamp() for moment in inputs.created_at], dtype=np.float64)
     sentiment = np.array([np.nan if s is None else s for s in inputs.sentiments], dtype=np.float64)
@@ -467,11 +474,14 @@ def _persist(
     rows = []
     for theme in themes.themes:
         members = themes.assignments == theme.id
+        kept = None if theme.pinned is None else pinned[theme.pinned]
         rows.append(
             Theme(
                 run=run,
                 number=theme.id,
-                label=theme.label[:300],
+                label=theme.label[:300] if kept is None else kept.label,
+                custom_label="" if kept is None else kept.custom_label,
+                pinned=kept is not None,
                 terms=list(theme.terms),
                 size=theme.size,
                 sentiment=_mean_or_none(sentiment[members]),
@@ -622,12 +632,13 @@ def theme_match(
 
 
 def _apply_edit(run: AnalysisRun, edit: ThemeEdit) -> bool:
-    """Apply one edit to ``run``; False when its themes cannot be found there."""
+    """Apply one edit to ``run``; False when its themes cannot be found there, or
+    one of them is pinned (kept as it is, earlier edits included)."""
     themes = list(Theme.objects.filter(run=run))
     members = _members_by_theme(run)
     if edit.kind == EditKind.RENAME:
         theme = theme_match(edit.data["theme"], themes, members)
-        if theme is None:
+        if theme is None or theme.pinned:
             return False
         theme.custom_label = edit.data["label"]
         theme.save(update_fields=["custom_label"])
@@ -638,13 +649,13 @@ def _apply_edit(run: AnalysisRun, edit: ThemeEdit) -> bool:
             theme = theme_match(signature, themes, members)
             if theme is not None and theme not in matched:
                 matched.append(theme)
-        if not matched:
+        if not matched or any(theme.pinned for theme in matched):
             return False
         _merge(run, matched, edit.data.get("label", ""))
         return True
     if edit.kind == EditKind.SPLIT:
         theme = theme_match(edit.data["theme"], themes, members)
-        return theme is not None and _split(run, theme)
+        return theme is not None and not theme.pinned and _split(run, theme)
     return False
 
 
@@ -720,12 +731,18 @@ def _split(run: AnalysisRun, theme: Theme) -> bool:
     return True
 
 
-def _editable(theme: Theme, actor: User) -> AnalysisRun:
+def _editable(theme: Theme, actor: User, *, reshape: bool = False) -> AnalysisRun:
+    """The run of ``theme`` if ``actor`` may edit it (``reshape``: merge or split it)."""
     run = theme.run
     _require(run.jam, actor)
     latest = selectors.run_latest_done(jam=run.jam)
     if latest is None or latest.pk != run.pk:
         raise Invalid(_("These themes are from an older analysis; reload the page."))
+    if reshape and Theme.objects.get(pk=theme.pk).pinned:
+        raise Invalid(
+            _("“%(theme)s” is pinned: unpin it to merge or split it.")
+            % {"theme": theme.display_label}
+        )
     return run
 
 
@@ -763,6 +780,8 @@ def themes_merge(*, actor: User, themes: Sequence[Theme], label: str = "") -> Th
     run = _editable(themes[0], actor)
     if any(t.run_id != run.pk for t in themes):
         raise Invalid(_("These themes are from different analyses."))
+    for theme in themes:
+        _editable(theme, actor, reshape=True)
     label = " ".join(label.split())[:200]
     with transaction.atomic():
         data = {"themes": [_signature(t) for t in themes], "label": label}
@@ -774,9 +793,28 @@ def themes_merge(*, actor: User, themes: Sequence[Theme], label: str = "") -> Th
 
 def theme_split(*, actor: User, theme: Theme) -> list[Theme]:
     """Split a theme in two; kept in later runs."""
-    run = _editable(theme, actor)
+    run = _editable(theme, actor, reshape=True)
     with transaction.atomic():
         _edit_record(run, actor, EditKind.SPLIT, {"theme": _signature(theme)})
         if not _split(run, theme):
             raise Invalid(_("This theme is too small to split."))
     return list(Theme.objects.filter(run=run).order_by("number"))
+
+
+def theme_pin(*, actor: User, theme: Theme, pinned: bool = True) -> Theme:
+    """Pin a theme of the latest run, so later runs keep it as it is (its posts
+    together, new posts joining it when they are nearest, its label); or unpin it,
+    so they cluster its posts afresh."""
+    run = _editable(theme, actor)
+    with transaction.atomic():
+        changed = Theme.objects.filter(pk=theme.pk).exclude(pinned=pinned).update(pinned=pinned)
+        if changed:
+            audit_append(
+                jam=run.jam,
+                actor=actor,
+                action="analysis.theme_pin" if pinned else "analysis.theme_unpin",
+                target=theme.display_label[:200],
+                data={"theme": theme.pk},
+            )
+    theme.refresh_from_db()
+    return theme

@@ -15,6 +15,18 @@ urlpatterns = [
         name="rename",
     ),
     path("jams/<slug:slug>/analysis/themes/<int:theme_id>/split/", views.theme_split, name="split"),
+    path(
+        "jams/<slug:slug>/analysis/themes/<int:theme_id>/pin/",
+        views.theme_pin,
+        {"pinned": True},
+        name="pin",
+    ),
+    path(
+        "jams/<slug:slug>/analysis/themes/<int:theme_id>/unpin/",
+        views.theme_pin,
+        {"pinned": False},
+        name="unpin",
+    ),
     path("jams/<slug:slug>/pulse/", views.pulse, name="pulse"),
     path("jams/<slug:slug>/report/", views.report, name="report"),
     path("jams/<slug:slug>/report/publish/", views.report_publish, name="report_publish"),

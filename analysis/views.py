@@ -129,7 +129,8 @@ def analysis(request: HttpRequest, slug: str) -> HttpResponse:
         for topic in page.topics
     ]
     merge_form = MergeForm(
-        choices=[(theme.pk, theme.display_label) for theme in page.themes], prefix="merge"
+        choices=[(theme.pk, theme.display_label) for theme in page.themes if not theme.pinned],
+        prefix="merge",
     )
     return jam_render(
         request,
@@ -194,7 +195,7 @@ def theme_rename(request: HttpRequest, slug: str, theme_id: int) -> HttpResponse
 def themes_merge(request: HttpRequest, slug: str) -> HttpResponse:
     ctx = jam_for_request(request, slug, Action.RUN_ANALYSIS)
     run = selectors.run_latest_done(jam=ctx.jam)
-    choices = [(t.pk, t.display_label) for t in run.themes.all()] if run else []
+    choices = [(t.pk, t.display_label) for t in run.themes.filter(pinned=False)] if run else []
     form = MergeForm(request.POST, choices=choices, prefix="merge")
     if form.is_valid():
         themes = [_theme(ctx, pk) for pk in form.cleaned_data["themes"]]
@@ -214,6 +215,21 @@ def theme_split(request: HttpRequest, slug: str, theme_id: int) -> HttpResponse:
     ctx = jam_for_request(request, slug, Action.RUN_ANALYSIS)
     services.theme_split(actor=actor_of(request), theme=_theme(ctx, theme_id))
     messages.success(request, _("Theme split in two."))
+    return redirect("analysis:analysis", slug=slug)
+
+
+@require_POST
+@login_required
+@domain_errors
+def theme_pin(request: HttpRequest, slug: str, theme_id: int, pinned: bool) -> HttpResponse:
+    ctx = jam_for_request(request, slug, Action.RUN_ANALYSIS)
+    services.theme_pin(actor=actor_of(request), theme=_theme(ctx, theme_id), pinned=pinned)
+    messages.success(
+        request,
+        _("Theme pinned: the next runs keep it as it is.")
+        if pinned
+        else _("Theme unpinned: the next run clusters its posts afresh."),
+    )
     return redirect("analysis:analysis", slug=slug)
 
 

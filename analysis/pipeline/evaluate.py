@@ -251,6 +251,80 @@ def evaluate_continuity(data_dir: Path, order_seeds: range = range(5)) -> list[E
     ]  # fmt: skip
 
 
+def pinned_rerun(
+    texts: list[str], sources: np.ndarray, *, order_seed: int, largest: bool
+) -> dict[str, float]:
+    """A first run on 80 % of the comments in a random order, its largest (or
+    smallest) theme pinned, then a run on all of them with and without the pin."""
+    order = np.random.default_rng(order_seed).permutation(len(texts))
+    shuffled, truth = [texts[i] for i in order], sources[order]
+    n = int(0.8 * len(texts))
+    first = find_themes(shuffled[:n])
+    theme = first.themes[0 if largest else -1].id
+    previous = np.concatenate([first.assignments, np.full(len(texts) - n, -1)])
+    keys = np.where(previous == theme, 1, -1)
+    free = find_themes(shuffled, previous=previous)
+    pinned = find_themes(shuffled, previous=previous, pinned=keys)
+    (kept,) = [t.id for t in pinned.themes if t.pinned is not None]
+    carried = [t.id for t in free.themes if t.continues == theme]
+    new = np.arange(len(texts)) >= n
+    joined = new & (pinned.assignments == kept)
+    would = new & np.isin(free.assignments, carried)
+    both = (free.assignments >= 0) & (pinned.assignments >= 0)
+    assigned = pinned.assignments >= 0
+    return {
+        "kept": float((pinned.assignments[keys == 1] == kept).mean()),
+        "same k": float(pinned.k == free.k),
+        "ari": float(adjusted_rand_score(free.assignments[both], pinned.assignments[both])),
+        "nmi": _nmi(truth[assigned], pinned.assignments[assigned]),
+        "nmi unpinned": _nmi(truth[free.assignments >= 0], free.assignments[free.assignments >= 0]),
+        "recall": float((joined & would).sum() / max(1, would.sum())),
+        "precision": float((joined & would).sum() / max(1, joined.sum())),
+    }
+
+
+def evaluate_pinning(data_dir: Path, order_seeds: range = range(3)) -> list[EvaluationRow]:
+    """Does a pinned theme keep its posts, gain the right new ones, and leave the
+    rest of the clustering as it was?"""
+    folders = conversations(data_dir)
+    english = [f for f in folders if not f.name.startswith(GERMAN_CONVERSATION_PREFIX)]
+    texts, sources = themes_corpus(english)
+    runs = [
+        pinned_rerun(texts, sources, order_seed=seed, largest=largest)
+        for seed in order_seeds
+        for largest in (True, False)
+    ]
+    subject = (
+        f"{len(english)} English conversations, 80 % then 100 %, largest or smallest "
+        f"theme pinned, {len(order_seeds)} random orders ({len(runs)} runs)"
+    )
+
+    def median(name: str) -> float:
+        return float(np.median([run[name] for run in runs]))
+
+    return [
+        EvaluationRow("pinning", subject, "median share of the pinned posts kept", median("kept")),
+        EvaluationRow(
+            "pinning", subject, "runs with the same k as without the pin",
+            sum(run["same k"] for run in runs),
+        ),
+        EvaluationRow("pinning", subject, "median ARI with the run without the pin", median("ari")),
+        EvaluationRow(
+            "pinning", subject, "median NMI", median("nmi"), median("nmi unpinned"),
+            "baseline: the run without the pin",
+        ),
+        EvaluationRow(
+            "pinning", subject,
+            "median share of the new posts of its continuation (unpinned) that join it",
+            median("recall"),
+        ),
+        EvaluationRow(
+            "pinning", subject, "median share of the new posts joining it that are such posts",
+            median("precision"),
+        ),
+    ]  # fmt: skip
+
+
 def _supervised_themes_reference(
     texts: list[str], sources: np.ndarray, n_sources: int
 ) -> list[EvaluationRow]:
@@ -468,6 +542,7 @@ def evaluate(data_dir: Path) -> list[EvaluationRow]:
     steps: list[Callable[[], list[EvaluationRow]]] = [
         lambda: evaluate_themes(data_dir),
         lambda: evaluate_continuity(data_dir),
+        lambda: evaluate_pinning(data_dir),
         lambda: evaluate_groups(data_dir),
         lambda: evaluate_sentiment(data_dir),
         evaluate_shifts,

@@ -17,6 +17,9 @@ candidate k whose clustering is most stable across resampled fits, unless
 given. Given the previous run's themes (``previous``), a run carries them on:
 the same k while it is nearly as stable and the new posts fit, k-means
 started from their centres, and each theme linked to the one it continues.
+Themes an organizer pinned (``pinned``) are kept as they are: their posts stay
+together, posts written since may join them, and the rest is clustered around
+them.
 """
 
 import functools
@@ -82,6 +85,9 @@ SEED_INERTIA_TOLERANCE = 0.02
 is at most this much (relative) worse than the best fresh fit."""
 MIN_SEED_POSTS = 2
 """Posts of the sample a previous theme must hold to seed a centre."""
+PIN_CENTRE_POSTS = 50
+"""Posts of a pinned theme the sample holds at least (or all it has), so that its
+centre is known however small the theme is in a large jam."""
 CONTINUE_MIN_SHARE = 0.5
 """Share of a theme's earlier posts that must come from one previous theme (and of
 that theme's posts that must land in it) for the theme to continue it
@@ -100,6 +106,8 @@ class Theme:
     representative_indices: tuple[int, ...]
     continues: int | None = None
     """The previous run's theme this one carries on (see ``previous``), else None."""
+    pinned: int | None = None
+    """The ``pinned`` key of the posts this theme keeps together, else None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +130,35 @@ class _Model:
     embedding: "_TermEmbedding"
     projection: np.ndarray
     """Joined dimension x clustering dimension, orthonormal columns."""
-    kmeans: KMeans
+    centres: np.ndarray
+    """Unit centre per fitted theme; the pinned themes follow them."""
+    pins: "_Pins"
+
+
+@dataclass(frozen=True, slots=True)
+class _Pins:
+    """The pinned themes of a run: their keys and unit centres, in key order."""
+
+    keys: np.ndarray
+    centres: np.ndarray
+
+    @classmethod
+    def of(cls, vectors: np.ndarray, keys: np.ndarray) -> "_Pins":
+        centres = _seed_centres(vectors, keys)
+        if centres is None:
+            return cls(np.zeros(0, dtype=np.int64), np.zeros((0, vectors.shape[1]), np.float32))
+        return cls(np.unique(keys[keys >= 0]), centres.astype(np.float32))
+
+    def joined(self, vectors: np.ndarray, others: np.ndarray | None) -> np.ndarray:
+        """Per row, the pinned theme (index) whose centre is nearer than any of
+        ``others`` and the other pinned ones; -1 for none."""
+        if len(self.keys) == 0:
+            return np.full(len(vectors), -1)
+        cosine = vectors @ self.centres.T
+        best = cosine.argmax(axis=1)
+        if others is None or len(others) == 0:
+            return best
+        return np.where(cosine.max(axis=1) > (vectors @ others.T).max(axis=1), best, -1)
 
 
 @functools.cache
@@ -196,6 +232,7 @@ def find_themes(
     k: int | None = None,
     k_range: tuple[int, int] = (3, 12),
     previous: Sequence[int] | np.ndarray | None = None,
+    pinned: Sequence[int] | np.ndarray | None = None,
     progress: Progress | None = None,
     n_components: int = 50,
     sample_size: int = 20_000,
@@ -213,14 +250,27 @@ def find_themes(
     themes badly (``NEW_POSTS_MISFIT``), k-means starts from its themes'
     centres and keeps that fit unless a fresh one is clearly better
     (``SEED_INERTIA_TOLERANCE``), and each theme names the previous theme it
-    continues (``Theme.continues``). ``progress`` is called with the fraction done.
+    continues (``Theme.continues``).
+
+    ``pinned`` gives, per text, the key of the pinned theme it belongs to (any
+    integer; negative for none). The texts of one key form one theme, whatever
+    the clustering finds (``Theme.pinned`` names the key); texts with no
+    previous theme (new since the previous run, or all when ``previous`` is not
+    given) join a pinned theme when its centre is the nearest, other texts stay
+    out of pinned themes while there is any other theme. k counts the pinned
+    themes. ``progress`` is called with the fraction done.
     """
     report = progress or _no_progress
     previous_ids = None if previous is None else np.asarray(previous, dtype=np.int64)
     if previous_ids is not None and len(previous_ids) != len(texts):
         raise ValueError("previous must give one theme id (or -1) per text")
+    pinned_keys = np.full(len(texts), -1, dtype=np.int64)
+    if pinned is not None:
+        pinned_keys = np.asarray(pinned, dtype=np.int64)
+        if len(pinned_keys) != len(texts):
+            raise ValueError("pinned must give one key (or -1) per text")
     rng = np.random.default_rng(random_state)
-    sample = _sample_indices(len(texts), sample_size, rng)
+    sample = _with_pinned_members(_sample_indices(len(texts), sample_size, rng), pinned_keys, rng)
     counter = CountVectorizer(
         analyzer=content_terms,
         min_df=2 if len(sample) >= 50 else 1,
@@ -243,33 +293,61 @@ def find_themes(
         return ThemeResult(np.full(len(texts), UNASSIGNED), (), 0, {})
     projection = _fit_projection(sample_vectors, CLUSTERING_DIMENSIONS)
     sample_vectors = _projected(sample_vectors, projection)
+    may_join = np.ones(len(texts), dtype=bool) if previous_ids is None else previous_ids < 0
+    sample_pinned = pinned_keys[sample][has_terms]
+    pins = _Pins.of(sample_vectors, sample_pinned)
+    free = sample_pinned < 0
     seeds, keep_previous_k = None, False
     if previous_ids is not None:
         sample_previous = previous_ids[sample][has_terms]
-        seeds = _seed_centres(sample_vectors, sample_previous)
+        seeds = _seed_centres(sample_vectors[free], sample_previous[free], min_posts=MIN_SEED_POSTS)
+        if seeds is not None and len(pins.keys):
+            # New posts nearer a pinned theme than any previous one will join it:
+            # they are not clustered with the rest (they would get a centre).
+            joining = may_join[sample][has_terms] & (pins.joined(sample_vectors, seeds) >= 0)
+            free &= ~joining
         keep_previous_k = seeds is not None and _new_posts_fit(
-            sample_vectors, sample_previous, seeds
+            sample_vectors[free], sample_previous[free], seeds
         )
+    free_vectors = sample_vectors[free]
     report(0.1)
     k_scores: dict[int, float] = {}
-    if k is None:
+    fitted_k = 0 if k is None else k - len(pins.keys)
+    if k is None and len(free_vectors):
+        low, high = k_range
+        previous_k = len(seeds) if keep_previous_k and seeds is not None else None
+        # At least `low` themes besides the pinned ones (stability favours few
+        # themes: k = 2 scored 0.96 where 4 scored 0.61, which is why `low` is 3),
+        # and the previous run's number when it had fewer.
+        candidates = set(range(low, max(low, high - len(pins.keys)) + 1))
+        if len(pins.keys) and previous_k is not None:
+            candidates.add(previous_k)
         k_scores = _stability_by_k(
-            sample_vectors, k_range, rng, random_state, lambda done: report(0.1 + 0.5 * done)
+            free_vectors,
+            sorted(candidates),
+            rng,
+            random_state,
+            lambda done: report(0.1 + 0.5 * done),
         )
-        k = _chosen_k(k_scores, len(seeds) if keep_previous_k and seeds is not None else None)
-    k = max(1, min(k, len(np.unique(sample_vectors.round(5), axis=0))))
-    restarts = KMEANS_RESTARTS if len(sample_vectors) >= SMALL_INPUT else KMEANS_RESTARTS_SMALL
-    kmeans = KMeans(n_clusters=k, n_init=restarts, random_state=random_state).fit(sample_vectors)
-    seeded = False
-    if seeds is not None and len(seeds) == k:
-        continued = KMeans(n_clusters=k, init=seeds, n_init=1, random_state=random_state)
-        continued.fit(sample_vectors)
-        if continued.inertia_ <= kmeans.inertia_ * (1 + SEED_INERTIA_TOLERANCE):
-            kmeans, seeded = continued, True
+        fitted_k = _chosen_k(k_scores, previous_k)
+    centres, seeded = np.zeros((0, sample_vectors.shape[1]), dtype=np.float32), False
+    if len(free_vectors):
+        fitted_k = max(1, min(fitted_k, len(np.unique(free_vectors.round(5), axis=0))))
+        centres, seeded = _fitted_centres(free_vectors, fitted_k, seeds, random_state)
+    fitted_k = len(centres)
     report(0.65)
-    model = _Model(counter, tfidf, svd, embedding, projection, kmeans)
+    model = _Model(counter, tfidf, svd, embedding, projection, centres, pins)
+    fixed = np.full(len(texts), UNASSIGNED, dtype=np.int64)
+    is_pinned = np.isin(pinned_keys, pins.keys)
+    fixed[is_pinned] = fitted_k + np.searchsorted(pins.keys, pinned_keys[is_pinned])
     assignments, similarity, term_sums = _assign_all(
-        texts, model, sample, sample_counts, lambda done: report(0.65 + 0.35 * done)
+        texts,
+        model,
+        sample,
+        sample_counts,
+        fixed,
+        may_join,
+        lambda done: report(0.65 + 0.35 * done),
     )
     themes = _describe_themes(
         texts,
@@ -280,20 +358,60 @@ def find_themes(
         n_label_terms=n_label_terms,
         n_representatives=n_representatives,
     )
+    themes = [
+        replace(theme, pinned=int(pins.keys[theme.id - fitted_k]))
+        if theme.id >= fitted_k
+        else theme
+        for theme in themes
+    ]
     if previous_ids is not None:
         lineage = theme_lineage(assignments, previous_ids)
         themes = [replace(theme, continues=lineage.get(theme.id)) for theme in themes]
-    return _renumbered_by_size(assignments, themes, k, k_scores, seeded)
+    k_scores = {candidate + len(pins.keys): score for candidate, score in k_scores.items()}
+    return _renumbered_by_size(assignments, themes, fitted_k + len(pins.keys), k_scores, seeded)
 
 
 def _no_progress(done: float) -> None:
     """The default ``progress``: nobody is told."""
 
 
-def _seed_centres(vectors: np.ndarray, previous_ids: np.ndarray) -> np.ndarray | None:
-    """Unit centres of the previous themes, in this run's space, in id order."""
+def _with_pinned_members(
+    sample: np.ndarray, pinned_keys: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """``sample`` and, for a pinned theme it holds fewer than ``PIN_CENTRE_POSTS``
+    posts of, that many more of them (sorted, each once)."""
+    extra = []
+    for key in np.unique(pinned_keys[pinned_keys >= 0]):
+        members = np.flatnonzero(pinned_keys == key)
+        if np.isin(members, sample, assume_unique=True).sum() < PIN_CENTRE_POSTS:
+            extra.append(
+                rng.choice(members, size=min(len(members), PIN_CENTRE_POSTS), replace=False)
+            )
+    return np.union1d(sample, np.concatenate(extra)) if extra else sample
+
+
+def _fitted_centres(
+    vectors: np.ndarray, k: int, seeds: np.ndarray | None, random_state: int
+) -> tuple[np.ndarray, bool]:
+    """k-means centres of ``vectors``, and whether they were started from ``seeds``
+    (kept when that fit is nearly as good as the best fresh one)."""
+    restarts = KMEANS_RESTARTS if len(vectors) >= SMALL_INPUT else KMEANS_RESTARTS_SMALL
+    kmeans = KMeans(n_clusters=k, n_init=restarts, random_state=random_state).fit(vectors)
+    if seeds is not None and len(seeds) == k:
+        continued = KMeans(n_clusters=k, init=seeds, n_init=1, random_state=random_state)
+        continued.fit(vectors)
+        if continued.inertia_ <= kmeans.inertia_ * (1 + SEED_INERTIA_TOLERANCE):
+            return normalize(continued.cluster_centers_), True
+    return normalize(kmeans.cluster_centers_), False
+
+
+def _seed_centres(
+    vectors: np.ndarray, previous_ids: np.ndarray, min_posts: int = 1
+) -> np.ndarray | None:
+    """Unit centres of the groups of rows with the same non-negative id, in id order
+    (groups of fewer than ``min_posts`` rows left out)."""
     ids, counts = np.unique(previous_ids[previous_ids >= 0], return_counts=True)
-    ids = ids[counts >= MIN_SEED_POSTS]
+    ids = ids[counts >= min_posts]
     if len(ids) == 0:
         return None
     return normalize(np.vstack([vectors[previous_ids == i].mean(axis=0) for i in ids]))
@@ -374,7 +492,7 @@ def _projected(vectors: np.ndarray, projection: np.ndarray) -> np.ndarray:
 
 def _stability_by_k(
     vectors: np.ndarray,
-    k_range: tuple[int, int],
+    candidates: Sequence[int],
     rng: np.random.Generator,
     random_state: int,
     progress: Progress = _no_progress,
@@ -386,10 +504,9 @@ def _stability_by_k(
     """
     if len(vectors) > _STABILITY_SAMPLE:
         vectors = vectors[rng.choice(len(vectors), size=_STABILITY_SAMPLE, replace=False)]
-    low, high = k_range
-    high = min(high, len(vectors) - 1)
+    candidates = [candidate for candidate in candidates if candidate < len(vectors)]
     scores: dict[int, float] = {}
-    for candidate in range(low, high + 1):
+    for done, candidate in enumerate(candidates, start=1):
         labelings = []
         for run in range(_STABILITY_RUNS):
             subset = rng.choice(len(vectors), size=max(candidate, int(0.8 * len(vectors))))
@@ -407,7 +524,7 @@ def _stability_by_k(
             for j in range(i + 1, len(labelings))
         ]
         scores[candidate] = float(np.mean(pairs))
-        progress((candidate - low + 1) / (high - low + 1))
+        progress(done / len(candidates))
     return scores or {1: 1.0}
 
 
@@ -416,13 +533,20 @@ def _assign_all(
     model: _Model,
     sample: np.ndarray,
     sample_counts: sparse.csr_matrix,
+    fixed: np.ndarray,
+    may_join: np.ndarray,
     progress: Progress = _no_progress,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Theme, cosine to its centre, and per-theme TF-IDF sums, chunk by chunk.
 
-    Sampled posts were counted while fitting; only the others are tokenized again.
+    A text with a ``fixed`` theme (pinned) gets it; one that ``may_join`` a
+    pinned theme joins it when its centre is nearer than every fitted one; any
+    other takes the nearest fitted centre (the nearest pinned one when nothing
+    was fitted). Sampled posts were counted while fitting; only the others are
+    tokenized again.
     """
-    centres = normalize(model.kmeans.cluster_centers_)
+    centres = np.vstack([model.centres, model.pins.centres]).astype(np.float32)
+    n_fitted = len(model.centres)
     n_themes, n_terms = centres.shape[0], len(model.counter.vocabulary_)
     assignments = np.full(len(texts), UNASSIGNED, dtype=np.int64)
     similarity = np.zeros(len(texts), dtype=np.float32)
@@ -434,10 +558,19 @@ def _assign_all(
         vectors = _projected(model.embedding.vectors(counts, tfidf, model.svd), model.projection)
         has_terms = np.linalg.norm(vectors, axis=1) > 0
         cosine = vectors @ centres.T
-        chosen = np.where(has_terms, cosine.argmax(axis=1), UNASSIGNED)
+        nearest = cosine[:, :n_fitted] if n_fitted else cosine
+        chosen = np.where(has_terms, nearest.argmax(axis=1), UNASSIGNED)
+        joins = model.pins.joined(vectors, model.centres)
+        chosen = np.where(
+            may_join[start : start + len(chunk)] & has_terms & (joins >= 0),
+            n_fitted + joins,
+            chosen,
+        )
+        pinned_here = fixed[start : start + len(chunk)]
+        chosen = np.where(pinned_here >= 0, pinned_here, chosen)
         assignments[start : start + len(chunk)] = chosen
-        similarity[start : start + len(chunk)] = cosine.max(axis=1)
-        rows = np.flatnonzero(has_terms)
+        rows = np.flatnonzero(chosen >= 0)
+        similarity[start + rows] = cosine[rows, chosen[rows]]
         membership = sparse.csr_matrix(
             (np.ones(len(rows)), (chosen[rows], rows)), shape=(n_themes, len(chunk))
         )

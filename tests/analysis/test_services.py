@@ -234,6 +234,81 @@ def test_a_rerun_after_a_merge_starts_from_the_computed_themes(jam, posts, organ
     assert rerun.summary["themes_continued"] == K - 1
 
 
+def _post_ids(theme: Theme) -> set[int]:
+    return set(PostTheme.objects.filter(theme=theme).values_list("post_id", flat=True))
+
+
+def test_a_pinned_theme_is_kept_as_it_is_by_later_runs(jam, posts, organizer) -> None:
+    run = services.analysis_run(jam=jam, k=K)
+    theme = run.themes.get(number=1)
+    services.theme_rename(actor=organizer, theme=theme, label="Ours")
+    services.theme_pin(actor=organizer, theme=theme)
+    members = _post_ids(theme)
+    like_it = [Post.objects.get(pk=pk).body for pk in theme.representative_post_ids]
+    added = posts_add(jam, TopicFactory(jam=jam), [*like_it, "Bike lanes on every main street"],
+                      start=START + timedelta(hours=5))  # fmt: skip
+    second = services.analysis_run(jam=jam, k=K)
+    (kept,) = second.themes.filter(pinned=True)
+    assert kept.display_label == "Ours" and kept.label == theme.label
+    assert kept.continues_id == theme.pk
+    now = _post_ids(kept)
+    # Every post it had, and new posts only besides: the copies of its own posts.
+    assert members <= now and now - members <= {p.pk for p in added}
+    assert {p.pk for p in added[:-1]} <= now
+    assert second.themes.count() == K  # k counts the pinned theme
+    # The rename is kept by the pin, not re-applied on top of it.
+    assert second.summary["edits"] == [
+        {"edit": ThemeEdit.objects.get().pk, "kind": "rename", "applied": False}
+    ]
+    report = selectors.analysis_report_sections(jam=jam)
+    assert [row["pinned"] for row in report["themes"]].count(True) == 1
+    services.theme_pin(actor=organizer, theme=kept, pinned=False)
+    third = services.analysis_run(jam=jam, k=K, force=True)
+    assert not third.themes.filter(pinned=True).exists()
+    assert third.themes.filter(custom_label="Ours").count() == 1  # the rename applies again
+
+
+def test_a_merged_theme_pinned_stays_merged_and_is_not_reshaped(jam, posts, organizer) -> None:
+    from jams.errors import Invalid
+
+    run = services.analysis_run(jam=jam, k=K)
+    first, second = run.themes.get(number=0), run.themes.get(number=1)
+    merged = services.themes_merge(actor=organizer, themes=[first, second], label="Both")
+    both = _post_ids(merged)
+    services.theme_pin(actor=organizer, theme=merged)
+    with pytest.raises(Invalid, match="pinned"):
+        services.theme_split(actor=organizer, theme=merged)
+    with pytest.raises(Invalid, match="pinned"):
+        services.themes_merge(actor=organizer, themes=[run.themes.get(number=2), merged])
+    assert ThemeEdit.objects.count() == 1
+    rerun = services.analysis_run(jam=jam, k=K, force=True)
+    (kept,) = rerun.themes.filter(pinned=True)
+    assert _post_ids(kept) == both and kept.display_label == "Both"
+    assert rerun.themes.count() == K and rerun.summary["edits"][0]["applied"] is False
+    others = set(
+        PostTheme.objects.filter(run=rerun).exclude(theme=kept).values_list("post_id", flat=True)
+    )
+    assert not others & both
+
+
+def test_pinning_needs_an_organizer_and_is_audited(jam, posts, facilitator, organizer) -> None:
+    from jams.models import AuditEntry
+
+    run = services.analysis_run(jam=jam, k=K)
+    theme = run.themes.first()
+    with pytest.raises(Forbidden):
+        services.theme_pin(actor=facilitator, theme=theme)
+    services.theme_pin(actor=organizer, theme=theme)
+    services.theme_pin(actor=organizer, theme=theme)  # already pinned: nothing to record
+    services.theme_pin(actor=organizer, theme=theme, pinned=False)
+    actions = list(
+        AuditEntry.objects.filter(action__startswith="analysis.theme_")
+        .order_by("pk")
+        .values_list("action", flat=True)
+    )
+    assert actions == ["analysis.theme_pin", "analysis.theme_unpin"]
+
+
 def test_edits_need_an_organizer_and_the_latest_run(jam, posts, facilitator, organizer) -> None:
     from jams.errors import Invalid
 

@@ -264,3 +264,65 @@ def test_representatives_are_different_posts_and_label_terms_share_no_word(
         assert len(shown) == 3 and len(set(shown)) == 3
         words = [set(term.split()) for term in theme.terms]
         assert all(not (a & b) for i, a in enumerate(words) for b in words[i + 1 :])
+
+
+def _pinned_run(texts: list[str], seed: int, theme: int) -> tuple[list[str], int, np.ndarray]:
+    """A first run on 80 % of ``texts`` with one of its themes pinned, and what the
+    next run on all of them is given: (texts, posts of the first run, pinned keys)."""
+    grown, n = _grown(texts, seed)
+    first = find_themes(grown[:n])
+    keys = np.full(len(grown), -1)
+    keys[:n][first.assignments == first.themes[theme].id] = 70 + theme
+    previous = np.concatenate([first.assignments, np.full(len(grown) - n, UNASSIGNED)])
+    return grown, n, np.stack([keys, previous])
+
+
+def test_a_pinned_theme_keeps_its_posts_and_only_new_posts_join_it(polis_comment_mix) -> None:
+    texts, _ = polis_comment_mix
+    for seed in (0, 1, 2):
+        grown, n, (keys, previous) = _pinned_run(texts, seed, theme=1)
+        result = find_themes(grown, previous=previous, pinned=keys)
+        pinned = [theme for theme in result.themes if theme.pinned is not None]
+        assert [theme.pinned for theme in pinned] == [71]
+        members = result.assignments == pinned[0].id
+        assert members[keys == 71].all()
+        joined = np.flatnonzero(members & (keys != 71))
+        # Only posts without a previous theme join: new ones (and any that had no
+        # content words the first time).
+        assert (joined >= n).any() and (previous[joined] < 0).all()
+        # The new posts that join it are those that, unpinned, join the theme that
+        # carries it on.
+        unpinned = find_themes(grown, previous=previous)
+        (carried,) = [t.id for t in unpinned.themes if t.continues == previous[keys == 71][0]]
+        new = np.arange(len(grown)) >= n
+        would_join = new & (unpinned.assignments == carried)
+        # Measured 1.0 for each seed, both ways.
+        assert (unpinned.assignments[joined] == carried).mean() > 0.8
+        assert members[would_join].mean() > 0.8
+        assert pinned[0].size == members.sum() and len(result.themes) == result.k
+
+
+def test_pinned_posts_stay_together_whatever_they_are_about(polis_comment_mix) -> None:
+    texts, sources = polis_comment_mix
+    # An organizer's own theme across conversations that no clustering would find.
+    picks = np.random.default_rng(3).choice(len(texts), size=24, replace=False)
+    assert len({sources[i] for i in picks}) >= 4
+    keys = np.full(len(texts), -1)
+    keys[picks[:12]], keys[picks[12:]] = 5, 9
+    result = find_themes(texts, k=6, pinned=keys)
+    assert result.k == 6  # the two pinned themes count
+    by_key = {theme.pinned: theme.id for theme in result.themes if theme.pinned is not None}
+    assert set(by_key) == {5, 9}
+    assert (result.assignments[picks[:12]] == by_key[5]).all()
+    assert (result.assignments[picks[12:]] == by_key[9]).all()
+    # Without a previous run every post is new and may join a pinned theme.
+    assert len(result.themes) == 6 and sum(t.size for t in result.themes) == (
+        (result.assignments >= 0).sum()
+    )
+
+
+def test_pinned_keys_must_match_the_texts() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="pinned"):
+        find_themes(["one post about parks", "another about parks"], pinned=[1])

@@ -91,6 +91,8 @@ def test_other_jams_are_404(jam, organizer, analysed) -> None:
         reverse("analysis:run", args=[jam.slug]),
         reverse("analysis:rename", args=[jam.slug, theme.pk]),
         reverse("analysis:split", args=[jam.slug, theme.pk]),
+        reverse("analysis:pin", args=[jam.slug, theme.pk]),
+        reverse("analysis:unpin", args=[jam.slug, theme.pk]),
     ):
         assert client.post(url, {"label": "x"}).status_code == 404
     # A theme of another jam through this organizer's own jam: 404 as well.
@@ -349,3 +351,34 @@ def test_tone_by_topic_and_a_themes_tone_are_shown(jam, organizer, analysed) -> 
     theme = analysed.themes.first()
     page = client.get(reverse("analysis:theme", args=[jam.slug, theme.pk])).content.decode()
     assert f'id="theme-{theme.pk}-tone-title"' in page
+
+
+def test_organizer_pins_and_unpins_a_theme(jam, organizer, facilitator, analysed) -> None:
+    first, second, _third = list(analysed.themes.all())
+    page = reverse("analysis:analysis", args=[jam.slug])
+    pin = reverse("analysis:pin", args=[jam.slug, first.pk])
+    assert client_for(facilitator).post(pin).status_code == 403
+    assert client_for(organizer).get(pin).status_code == 405
+    response = client_for(organizer).post(pin, follow=True)
+    assert response.redirect_chain == [(page, 302)]
+    html = response.content.decode()
+    assert "Theme pinned" in html and html.count("data-theme-pinned") == 1
+    first.refresh_from_db()
+    assert first.pinned
+    row = html.split(f'id="theme-{first.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert reverse("analysis:unpin", args=[jam.slug, first.pk]) in row
+    assert reverse("analysis:split", args=[jam.slug, first.pk]) not in row
+    # The merge form offers the other two themes only; a forged merge is refused.
+    merge_form = html.split('action="' + reverse("analysis:merge", args=[jam.slug]), 1)[1]
+    assert f'value="{first.pk}"' not in merge_form.split("</form>", 1)[0]
+    response = client_for(organizer).post(
+        reverse("analysis:merge", args=[jam.slug]), {"merge-themes": [first.pk, second.pk]}
+    )
+    assert response.status_code == 302 and analysed.themes.count() == 3
+    theme_page = client_for(facilitator).get(reverse("analysis:theme", args=[jam.slug, first.pk]))
+    assert "data-theme-pinned" in theme_page.content.decode()
+    unpin = reverse("analysis:unpin", args=[jam.slug, first.pk])
+    assert "Theme unpinned" in client_for(organizer).post(unpin, follow=True).content.decode()
+    first.refresh_from_db()
+    assert not first.pinned
+    assert not ThemeEdit.objects.exists()
