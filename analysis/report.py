@@ -1091,6 +1091,48 @@ def csv_cell(value: Any) -> Any:
     return value
 
 
+THEME_CSV_COLUMNS: Final = (
+    "post_id",
+    "created_at",
+    "topic",
+    "text",
+    "sentiment",
+    "agrees",
+    "disagrees",
+    "url",
+)
+
+
+class _Line:
+    """What ``csv.writer`` writes to when each row is wanted as a string."""
+
+    def write(self, line: str) -> str:
+        return line
+
+
+def theme_posts_csv(
+    rows: Iterable[Sequence[Any]], *, post_url: Callable[[int, int], str]
+) -> Iterable[str]:
+    """A theme's posts (``selectors.theme_post_rows``) as CSV, a line at a time, so
+    a theme of any size streams; times in UTC, ``post_url(idea_id, post_id)`` links
+    each post. A byte-order mark first, so spreadsheet programs read UTF-8."""
+    writer = csv.writer(_Line())
+    yield "\ufeff" + writer.writerow(THEME_CSV_COLUMNS)
+    for pk, idea_id, body, topic, created_at, sentiment, agrees, disagrees in rows:
+        yield writer.writerow(
+            [
+                pk,
+                created_at.astimezone(UTC).isoformat(),
+                csv_cell(topic),
+                csv_cell(body),
+                "" if sentiment is None else round(sentiment, 4),
+                agrees,
+                disagrees,
+                post_url(idea_id, pk),
+            ]
+        )
+
+
 CSV_COLUMNS: Final = (
     "round",
     "method",

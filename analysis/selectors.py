@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 from django.core.paginator import Page, Paginator
-from django.db.models import Avg, Count, F, Q
+from django.db.models import Avg, Count, F, Q, QuerySet
 from django.utils import timezone
 
 from analysis.pipeline.groups import AGREE, DISAGREE, PASS, Votes
@@ -524,22 +524,33 @@ class ThemeDetail:
     posts: Page[ThemePost]
 
 
-def theme_detail(*, jam: Jam, theme: Theme, order: str, page: str | int | None) -> ThemeDetail:
-    """A theme and one page of its visible posts, in ``order`` (an unknown order or
-    page number falls back to the first); a fixed number of queries."""
-    order = order if order in THEME_POST_ORDERS else next(iter(THEME_POST_ORDERS))
-    rows = (
+def theme_order(order: str) -> str:
+    """``order`` if it is one of ``THEME_POST_ORDERS``, else the default."""
+    return order if order in THEME_POST_ORDERS else next(iter(THEME_POST_ORDERS))
+
+
+def theme_post_rows(*, jam: Jam, theme: Theme, order: str) -> QuerySet[Post, tuple[Any, ...]]:
+    """The visible posts of a theme in ``order`` (see ``theme_order``): (id, idea id,
+    body, topic title, created_at, sentiment, agree count, disagree count)."""
+    return (
         Post.objects.filter(
             jam=jam,
             hidden_at__isnull=True,
             pk__in=PostTheme.objects.filter(theme=theme).values("post_id"),
         )
-        .order_by(*THEME_POST_ORDERS[order])
+        .order_by(*THEME_POST_ORDERS[theme_order(order)])
         .values_list(
             "id", "idea_id", "body", "topic__title", "created_at", "sentiment",
             "agree_count", "disagree_count",
         )
     )  # fmt: skip
+
+
+def theme_detail(*, jam: Jam, theme: Theme, order: str, page: str | int | None) -> ThemeDetail:
+    """A theme and one page of its visible posts, in ``order`` (an unknown order or
+    page number falls back to the first); a fixed number of queries."""
+    order = theme_order(order)
+    rows = theme_post_rows(jam=jam, theme=theme, order=order)
     paginator: Paginator[Any] = Paginator(rows, THEME_POSTS_PER_PAGE)
     listed = paginator.get_page(page)
     posts = [

@@ -51,7 +51,10 @@ from .models import (
 )
 
 if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
     from accounts.models import User
+    from ideas.models import Post
 
 Progress = Callable[[int, str], None]
 SIGNATURE_MEMBERS = 200
@@ -818,3 +821,18 @@ def theme_pin(*, actor: User, theme: Theme, pinned: bool = True) -> Theme:
             )
     theme.refresh_from_db()
     return theme
+
+
+def theme_export(*, actor: User, theme: Theme, order: str) -> QuerySet[Post, tuple[Any, ...]]:
+    """The visible posts of a theme for download (``selectors.theme_post_rows``), if
+    ``actor`` may read the jam's analysis; the download is logged."""
+    jam = theme.run.jam
+    jam_require(jam_context_for(jam=jam, user=actor), Action.VIEW_PULSE)
+    audit_append(
+        jam=jam,
+        actor=actor,
+        action="analysis.theme_exported",
+        target=theme.display_label[:200],
+        data={"theme": theme.pk, "run": theme.run_id, "order": selectors.theme_order(order)},
+    )
+    return selectors.theme_post_rows(jam=jam, theme=theme, order=order)

@@ -10,6 +10,11 @@ urlpatterns = [
     path("jams/<slug:slug>/analysis/themes/merge/", views.themes_merge, name="merge"),
     path("jams/<slug:slug>/analysis/themes/<int:theme_id>/", views.theme, name="theme"),
     path(
+        "jams/<slug:slug>/analysis/themes/<int:theme_id>/posts.csv",
+        views.theme_csv,
+        name="theme_csv",
+    ),
+    path(
         "jams/<slug:slug>/analysis/themes/<int:theme_id>/rename/",
         views.theme_rename,
         name="rename",

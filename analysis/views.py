@@ -9,8 +9,9 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -256,6 +257,29 @@ def theme(request: HttpRequest, slug: str, theme_id: int) -> HttpResponse:
     return jam_render(
         request, "analysis/theme.html", ctx, detail=detail, orders=orders, tone_chart=chart
     )
+
+
+@login_required
+@domain_errors
+def theme_csv(request: HttpRequest, slug: str, theme_id: int) -> StreamingHttpResponse:
+    """A theme's visible posts as CSV, in the order the theme page shows them."""
+    ctx = jam_for_request(request, slug, Action.VIEW_PULSE)
+    theme = _theme(ctx, theme_id)
+    rows = services.theme_export(
+        actor=actor_of(request), theme=theme, order=request.GET.get("order", "")
+    )
+
+    def post_url(idea_id: int, post_id: int) -> str:
+        path = reverse("ideas:idea", args=[slug, idea_id])
+        return request.build_absolute_uri(f"{path}#post-{post_id}")
+
+    response = StreamingHttpResponse(
+        report_data.theme_posts_csv(rows.iterator(chunk_size=2000), post_url=post_url),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{slug}-theme-{theme.pk}.csv"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required

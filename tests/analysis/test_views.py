@@ -382,3 +382,48 @@ def test_organizer_pins_and_unpins_a_theme(jam, organizer, facilitator, analysed
     first.refresh_from_db()
     assert not first.pinned
     assert not ThemeEdit.objects.exists()
+
+
+def _csv_rows(response) -> list[dict[str, str]]:
+    import csv
+    import io
+
+    body = b"".join(response.streaming_content).decode("utf-8")
+    assert body.startswith("\ufeff")
+    return list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff"))))
+
+
+def test_a_themes_posts_download_as_csv_in_the_pages_order(
+    jam, organizer, facilitator, participant, analysed
+) -> None:
+    from jams.models import AuditEntry
+
+    theme = analysed.themes.get(number=0)
+    members = set(PostTheme.objects.filter(theme=theme).values_list("post_id", flat=True))
+    hidden, formula = sorted(members)[:2]
+    Post.objects.filter(pk=hidden).update(hidden_at=START)
+    Post.objects.filter(pk=formula).update(body='=HYPERLINK("http://evil.example")')
+    url = reverse("analysis:theme_csv", args=[jam.slug, theme.pk])
+    assert client_for(participant).get(url).status_code == 403
+    page = client_for(facilitator).get(reverse("analysis:theme", args=[jam.slug, theme.pk]))
+    assert f'{url}?order=newest"' in page.content.decode()
+    response = client_for(facilitator).get(url, {"order": "oldest"})
+    assert response.status_code == 200 and response.streaming
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert f'filename="{jam.slug}-theme-{theme.pk}.csv"' in response["Content-Disposition"]
+    rows = _csv_rows(response)
+    posts = {p.pk: p for p in Post.objects.filter(pk__in=members).select_related("topic")}
+    expected = sorted(members - {hidden}, key=lambda pk: (posts[pk].created_at, pk))
+    assert [int(row["post_id"]) for row in rows] == expected
+    by_id = {int(row["post_id"]): row for row in rows}
+    assert by_id[formula]["text"] == '\'=HYPERLINK("http://evil.example")'
+    sample = posts[expected[-1]]
+    row = by_id[sample.pk]
+    assert row["topic"] == sample.topic.title and int(row["agrees"]) == sample.agree_count
+    assert row["created_at"] == sample.created_at.isoformat()
+    assert row["sentiment"] == ("" if sample.sentiment is None else str(round(sample.sentiment, 4)))
+    assert (
+        row["url"] == f"http://testserver/jams/{jam.slug}/ideas/{sample.idea_id}/#post-{sample.pk}"
+    )
+    entry = AuditEntry.objects.get(action="analysis.theme_exported")
+    assert entry.actor == facilitator and entry.data["order"] == "oldest"
