@@ -114,6 +114,15 @@ def main() -> None:
     previous[int(0.9 * n_posts) :] = -1
     again, _ = timed("themes, carried on (rerun)", lambda: find_themes(posts, previous=previous))
     print(f"{'rerun kept k and the fit':<28}{again.k == themes.k and again.seeded!s:>8}")
+    # The same rerun with the largest theme pinned by an organizer.
+    pinned = np.where(previous == themes.themes[0].id, 1, -1)
+    kept, _ = timed(
+        "themes, one pinned (rerun)",
+        lambda: find_themes(posts, previous=previous, pinned=pinned),
+    )
+    (pinned_id,) = [theme.id for theme in kept.themes if theme.pinned is not None]
+    whole = bool((kept.assignments[pinned == 1] == pinned_id).all())
+    print(f"{'pinned theme kept whole':<28}{whole!s:>8}")
     print(f"{'themes found':<28}{themes.k:8d}")
     print(f"{'opinion groups found':<28}{len(groups.groups):8d}")
     print(f"{'peak RSS':<28}{peak_rss_mb():8.0f} MB")
