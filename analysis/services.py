@@ -734,19 +734,23 @@ def _split(run: AnalysisRun, theme: Theme) -> bool:
     return True
 
 
-def _editable(theme: Theme, actor: User, *, reshape: bool = False) -> AnalysisRun:
-    """The run of ``theme`` if ``actor`` may edit it (``reshape``: merge or split it)."""
+def _editable(theme: Theme, actor: User) -> AnalysisRun:
     run = theme.run
     _require(run.jam, actor)
     latest = selectors.run_latest_done(jam=run.jam)
     if latest is None or latest.pk != run.pk:
         raise Invalid(_("These themes are from an older analysis; reload the page."))
-    if reshape and Theme.objects.get(pk=theme.pk).pinned:
+    return run
+
+
+def _refuse_pinned(themes: Sequence[Theme]) -> None:
+    """Merging or splitting waits until the theme is unpinned."""
+    pinned = Theme.objects.filter(pk__in=[t.pk for t in themes], pinned=True).first()
+    if pinned is not None:
         raise Invalid(
             _("“%(theme)s” is pinned: unpin it to merge or split it.")
-            % {"theme": theme.display_label}
+            % {"theme": pinned.display_label}
         )
-    return run
 
 
 def _edit_record(run: AnalysisRun, actor: User, kind: EditKind, data: dict[str, Any]) -> ThemeEdit:
@@ -783,8 +787,7 @@ def themes_merge(*, actor: User, themes: Sequence[Theme], label: str = "") -> Th
     run = _editable(themes[0], actor)
     if any(t.run_id != run.pk for t in themes):
         raise Invalid(_("These themes are from different analyses."))
-    for theme in themes:
-        _editable(theme, actor, reshape=True)
+    _refuse_pinned(themes)
     label = " ".join(label.split())[:200]
     with transaction.atomic():
         data = {"themes": [_signature(t) for t in themes], "label": label}
@@ -796,7 +799,8 @@ def themes_merge(*, actor: User, themes: Sequence[Theme], label: str = "") -> Th
 
 def theme_split(*, actor: User, theme: Theme) -> list[Theme]:
     """Split a theme in two; kept in later runs."""
-    run = _editable(theme, actor, reshape=True)
+    run = _editable(theme, actor)
+    _refuse_pinned([theme])
     with transaction.atomic():
         _edit_record(run, actor, EditKind.SPLIT, {"theme": _signature(theme)})
         if not _split(run, theme):
