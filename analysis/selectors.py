@@ -10,12 +10,13 @@ from typing import Any
 
 import numpy as np
 from django.core.paginator import Page, Paginator
-from django.db.models import Avg, Count, F, Q, QuerySet
+from django.db.models import Avg, Count, Q, QuerySet
 from django.utils import timezone
 
 from analysis.pipeline.groups import AGREE, DISAGREE, PASS, Votes
 from analysis.pipeline.trends import Direction, theme_trend
 from ideas.models import Post, Reaction, ReactionValue
+from ideas.selectors import POST_ORDERS, post_order
 from jams.models import Event, Jam, Topic
 
 from .models import AnalysisRun, OpinionGroup, PostTheme, RunStatus, Theme, ToneShift
@@ -492,14 +493,6 @@ def run_status_payload(run: AnalysisRun | None) -> dict[str, Any]:
 
 
 THEME_POSTS_PER_PAGE = 50
-THEME_POST_ORDERS: dict[str, tuple[Any, ...]] = {
-    "newest": ("-created_at", "-id"),
-    "oldest": ("created_at", "id"),
-    "agreed": ("-agree_count", "-id"),
-    "negative": (F("sentiment").asc(nulls_last=True), "id"),
-    "positive": (F("sentiment").desc(nulls_last=True), "id"),
-}
-"""How a theme's posts can be listed; the first is the default."""
 
 
 @dataclass(frozen=True)
@@ -524,13 +517,8 @@ class ThemeDetail:
     posts: Page[ThemePost]
 
 
-def theme_order(order: str) -> str:
-    """``order`` if it is one of ``THEME_POST_ORDERS``, else the default."""
-    return order if order in THEME_POST_ORDERS else next(iter(THEME_POST_ORDERS))
-
-
 def theme_post_rows(*, jam: Jam, theme: Theme, order: str) -> QuerySet[Post, tuple[Any, ...]]:
-    """The visible posts of a theme in ``order`` (see ``theme_order``): (id, idea id,
+    """The visible posts of a theme in ``order`` (see ``ideas.selectors.post_order``): (id, idea id,
     body, topic title, created_at, sentiment, agree count, disagree count)."""
     return (
         Post.objects.filter(
@@ -538,7 +526,7 @@ def theme_post_rows(*, jam: Jam, theme: Theme, order: str) -> QuerySet[Post, tup
             hidden_at__isnull=True,
             pk__in=PostTheme.objects.filter(theme=theme).values("post_id"),
         )
-        .order_by(*THEME_POST_ORDERS[theme_order(order)])
+        .order_by(*POST_ORDERS[post_order(order)])
         .values_list(
             "id", "idea_id", "body", "topic__title", "created_at", "sentiment",
             "agree_count", "disagree_count",
@@ -549,7 +537,7 @@ def theme_post_rows(*, jam: Jam, theme: Theme, order: str) -> QuerySet[Post, tup
 def theme_detail(*, jam: Jam, theme: Theme, order: str, page: str | int | None) -> ThemeDetail:
     """A theme and one page of its visible posts, in ``order`` (an unknown order or
     page number falls back to the first); a fixed number of queries."""
-    order = theme_order(order)
+    order = post_order(order)
     rows = theme_post_rows(jam=jam, theme=theme, order=order)
     paginator: Paginator[Any] = Paginator(rows, THEME_POSTS_PER_PAGE)
     listed = paginator.get_page(page)

@@ -30,6 +30,7 @@ from analysis.pipeline.shifts import (
 )
 from analysis.pipeline.text import distinct_by_text
 from analysis.pipeline.themes import ThemeResult, find_themes, theme_lineage
+from ideas.selectors import post_order
 from jams import realtime
 from jams.errors import Invalid
 from jams.models import Jam
@@ -837,6 +838,6 @@ def theme_export(*, actor: User, theme: Theme, order: str) -> QuerySet[Post, tup
         actor=actor,
         action="analysis.theme_exported",
         target=theme.display_label[:200],
-        data={"theme": theme.pk, "run": theme.run_id, "order": selectors.theme_order(order)},
+        data={"theme": theme.pk, "run": theme.run_id, "order": post_order(order)},
     )
     return selectors.theme_post_rows(jam=jam, theme=theme, order=order)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from ideas.forms import POST_ORDER_LABELS
 from jams import services as jam_services
 from jams.phases import Transition
 from jams.responses import (
@@ -245,17 +246,15 @@ def theme(request: HttpRequest, slug: str, theme_id: int) -> HttpResponse:
         order=request.GET.get("order", ""),
         page=request.GET.get("page"),
     )
-    orders = {
-        "newest": _("Newest first"),
-        "oldest": _("Oldest first"),
-        "agreed": _("Most agreed with"),
-        "negative": _("Most negative first"),
-        "positive": _("Most positive first"),
-    }
     tone = selectors.theme_tone(run=detail.theme.run, theme=detail.theme)
     chart = _tone_chart(tone, f"theme-{detail.theme.pk}-tone", detail.theme.display_label)
     return jam_render(
-        request, "analysis/theme.html", ctx, detail=detail, orders=orders, tone_chart=chart
+        request,
+        "analysis/theme.html",
+        ctx,
+        detail=detail,
+        orders=POST_ORDER_LABELS,
+        tone_chart=chart,
     )
 
 

@@ -1,7 +1,13 @@
+from collections.abc import Sequence
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from jams.errors import Invalid
+from jams.models import Topic
+
 from .models import Post, ReactionValue
+from .search import ParsedQuery, parse_query
 
 
 class IdeaForm(forms.Form):
@@ -45,3 +51,41 @@ class MergeForm(forms.Form):
 
 class AlertForm(forms.Form):
     text = forms.CharField(label=_("Alert to everyone in the jam"), max_length=280)
+
+
+POST_ORDER_LABELS = {
+    "newest": _("Newest first"),
+    "oldest": _("Oldest first"),
+    "agreed": _("Most agreed with"),
+    "negative": _("Most negative first"),
+    "positive": _("Most positive first"),
+}
+"""The labels of ideas.selectors.POST_ORDERS, in its order."""
+
+
+class SearchForm(forms.Form):
+    """A search of the jam's posts (ideas/search.py): its words, a topic, an order."""
+
+    q = forms.CharField(
+        label=_("Search the posts for"),
+        required=False,
+        strip=True,
+        help_text=_(
+            "Every word must be there; a word also finds longer words that start with it. "
+            'Put a phrase in "quotes"; a minus leaves a word out (-parking).'
+        ),
+    )
+    topic = forms.TypedChoiceField(label=_("Topic"), required=False, coerce=int, empty_value=None)
+    order = forms.ChoiceField(label=_("Order"), required=False, choices=POST_ORDER_LABELS.items())
+
+    def __init__(self, *args: object, topics: Sequence[Topic] = (), **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["topic"].choices = [("", _("All topics"))] + [  # type: ignore[attr-defined]
+            (topic.pk, topic.local.title) for topic in topics
+        ]
+
+    def clean_q(self) -> ParsedQuery:
+        try:
+            return parse_query(self.cleaned_data["q"])
+        except Invalid as exc:
+            raise forms.ValidationError(exc.message) from exc

@@ -7,12 +7,26 @@ from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 from django.db import connection
-from django.db.models import CharField, Count, Field, Model, OuterRef, Q, Subquery, Value
+from django.db.models import CharField, Count, F, Field, Model, OuterRef, Q, Subquery, Value
 
 from accounts.models import User
 from jams.models import Topic
 
 from .models import Flag, Idea, Post, Reaction
+
+POST_ORDERS: dict[str, tuple[Any, ...]] = {
+    "newest": ("-created_at", "-id"),
+    "oldest": ("created_at", "id"),
+    "agreed": ("-agree_count", "-id"),
+    "negative": (F("sentiment").asc(nulls_last=True), "id"),
+    "positive": (F("sentiment").desc(nulls_last=True), "id"),
+}
+"""How a list of posts (a theme's, a search's) can be ordered; the first is the default."""
+
+
+def post_order(order: str) -> str:
+    """``order`` if it is one of ``POST_ORDERS``, else the default."""
+    return order if order in POST_ORDERS else next(iter(POST_ORDERS))
 
 
 def idea_in_jam(*, jam_id: int, idea_id: int) -> bool:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("jams/<slug:slug>/posts/<int:post_id>/react/", views.post_react, name="react"),
     path("jams/<slug:slug>/posts/<int:post_id>/flag/", views.post_flag, name="flag"),
     path("jams/<slug:slug>/posts/<int:post_id>/hide/", views.post_hide, name="hide"),
+    path("jams/<slug:slug>/search/", views.search, name="search"),
     path("jams/<slug:slug>/moderation/", views.moderation, name="moderation"),
     path("jams/<slug:slug>/alerts/", views.alert, name="alert"),
 ]

@@ -20,10 +20,21 @@ from jams.responses import (
     jam_render,
 )
 from jams.rules import Action, jam_check
+from jams.selectors import topics_localize
 from jams.services import alert_send
 
+from . import search as post_search
 from . import selectors, services
-from .forms import AlertForm, EditForm, IdeaForm, MergeForm, ReactForm, ReasonForm, ReplyForm
+from .forms import (
+    AlertForm,
+    EditForm,
+    IdeaForm,
+    MergeForm,
+    ReactForm,
+    ReasonForm,
+    ReplyForm,
+    SearchForm,
+)
 from .models import Idea, Post
 from .templatetags.thread_tags import TreeSlot
 
@@ -215,3 +226,23 @@ def alert(request: HttpRequest, slug: str) -> HttpResponse:
     else:
         form_errors_to_messages(request, form)
     return redirect(back_to(request, ctx.jam.get_absolute_url()))
+
+
+@domain_errors
+def search(request: HttpRequest, slug: str) -> HttpResponse:
+    """The jam's visible posts that have some words, a page at a time."""
+    ctx = jam_for_request(request, slug, Action.READ)
+    topics = list(ctx.jam.topics.all())
+    topics_localize(topics, jam=ctx.jam)
+    form = SearchForm(request.GET or None, topics=topics)
+    results = None
+    if form.is_valid() and form.cleaned_data["q"].terms:
+        results = post_search.search(
+            jam=ctx.jam,
+            query=form.cleaned_data["q"],
+            topics=topics,
+            topic_id=form.cleaned_data["topic"],
+            order=form.cleaned_data["order"],
+            page=request.GET.get("page"),
+        )
+    return jam_render(request, "ideas/search.html", ctx, form=form, results=results)

@@ -1,0 +1,128 @@
+"""Time of a post search (ideas/search.py) in a jam of N posts, median of R
+runs of each query, with PostgreSQL's word index and, side by side in the
+same run, without it.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
+        .venv/bin/python -m bench.search_bench [--posts 200000] [--runs 15] \\
+        [--data ../shared/datasets/polis]
+
+It creates its own test database (``test_<name>`` of DATABASE_URL; SQLite
+when unset, which has no index to drop), writes ``--posts`` posts into one
+jam of 10 topics, their texts the Pol.is comments of ``--data`` in turn
+(real wording and word frequencies), and times ``ideas.search.search`` (the
+four queries of a results page: count and tone, count per topic, one page
+of 50, the topics' names) for a rare word, a common word, two words, a
+phrase and a word left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jamsite.settings.test")
+
+QUERIES = ["bicycle", "people", "public transport", '"public transport"', "police -youth"]
+
+
+def comment_texts(data: Path) -> list[str]:
+    texts = []
+    for conversation in sorted(data.iterdir()):
+        path = conversation / "comments.csv"
+        if path.exists():
+            with path.open(newline="", encoding="utf-8") as handle:
+                texts += [row["comment-body"] for row in csv.DictReader(handle)]
+    return [text for text in texts if text.strip()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--posts", type=int, default=200_000)
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared/datasets/polis")
+    args = parser.parse_args()
+    texts = comment_texts(args.data)
+
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test.utils import setup_test_environment
+
+    from ideas.models import Idea, Post
+    from ideas.search import parse_query, search
+    from jams.models import Jam, Topic
+
+    setup_test_environment()
+    old_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        jam = Jam.objects.create(title="Search bench", slug="search-bench")
+        topics = [Topic.objects.create(jam=jam, title=f"Topic {i}") for i in range(10)]
+        started = time.perf_counter()
+        for start in range(0, args.posts, 5000):
+            batch = range(start, min(start + 5000, args.posts))
+            ideas = Idea.objects.bulk_create(
+                Idea(jam=jam, topic=topics[i % 10], title=f"Idea {i}") for i in batch
+            )
+            Post.objects.bulk_create(
+                Post(
+                    jam=jam,
+                    topic=idea.topic,
+                    idea=idea,
+                    body=texts[i % len(texts)],
+                    body_html="",
+                    sentiment=((i % 21) - 10) / 10,
+                )
+                for i, idea in zip(batch, ideas, strict=True)
+            )
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE ideas_post")
+                cursor.execute("ANALYZE ideas_idea")
+        print(
+            f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"{connection.vendor}; {args.posts} posts from {len(texts)} Pol.is comments, "
+            f"written in {time.perf_counter() - started:.0f} s; load {os.getloadavg()[0]:.1f}"
+        )
+
+        def timed(query: str) -> tuple[float, int]:
+            parsed = parse_query(query)
+            times, total = [], 0
+            for _ in range(args.runs):
+                began = time.perf_counter()
+                results = search(jam=jam, query=parsed, topics=topics)
+                list(results.posts)
+                times.append(time.perf_counter() - began)
+                total = results.total
+            return statistics.median(times), total
+
+        postgres = connection.vendor == "postgresql"
+        variants = ["with the index", "without it"] if postgres else ["regular expressions"]
+        rows: dict[str, list[tuple[float, int]]] = {query: [] for query in QUERIES}
+        for variant in variants:
+            if variant == "without it":
+                with connection.cursor() as cursor:
+                    cursor.execute("DROP INDEX post_words")
+            for query in QUERIES:
+                rows[query].append(timed(query))
+        print(f"| query | found | {' | '.join(f'median ms, {v}' for v in variants)} |")
+        print(f"|---|---|{'---|' * len(variants)}")
+        for query, figures in rows.items():
+            cells = " | ".join(f"{1000 * seconds:.1f}" for seconds, _ in figures)
+            print(f"| `{query}` | {figures[0][1]} | {cells} |")
+        print(f"load after: {os.getloadavg()[0]:.1f}")
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+"""A GIN index of every post's words, for search (ideas/search.py), in
+PostgreSQL; SQLite searches without one."""
+
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
+from django.db import migrations
+
+INDEX = GinIndex(SearchVector("body", config="simple"), name="post_words")
+
+
+def forward(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.add_index(apps.get_model("ideas", "Post"), INDEX)
+
+
+def backward(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.remove_index(apps.get_model("ideas", "Post"), INDEX)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("ideas", "0001_ideas_posts_reactions"),
+    ]
+
+    operations = [migrations.RunPython(forward, backward)]

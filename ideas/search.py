@@ -1,0 +1,230 @@
+"""Searching a jam's posts (selectors: reads only).
+
+One query language on every database: words, each matching the words of a
+post that start with it, case aside ("school" finds "Schools" and
+"schooling"); "a phrase in quotes", its words in that order; and -word or
+-"a phrase" to leave posts out. Every word and phrase must be there. No
+language's stemming and no stop words, so it treats German, Spanish and
+French posts as it treats English ones; accents count ("ecole" does not find
+"école").
+
+PostgreSQL answers from a GIN index of the posts' words
+(``to_tsvector('simple', body)``, migration 0002); SQLite, the embedded
+default, tests each visible post of the jam with a regular expression, which
+is fine for a trial jam and nothing bigger.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.core.paginator import Page, Paginator
+from django.db import connection
+from django.db.models import Avg, Count, Q, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from jams.errors import Invalid
+from jams.models import Jam, Topic
+
+from .models import Post
+from .selectors import POST_ORDERS, post_order
+
+MAX_QUERY_LENGTH = 200
+MAX_TERMS = 8
+RESULTS_PER_PAGE = 50
+TOPICS_LISTED = 20
+
+SEARCH_CONFIG = "simple"
+"""The PostgreSQL text search configuration: lower-cases, keeps every word."""
+POST_WORDS = SearchVector("body", config=SEARCH_CONFIG)
+"""The expression the GIN index of migration 0002 is built on; a query must
+use exactly this one for PostgreSQL to use the index."""
+
+# A term: an optional minus, then "a phrase" (the closing quote may be
+# missing) or a run of anything but spaces and quotes.
+_TERM = re.compile(r'(-?)(?:"([^"]*)"?|([^\s"]+))')
+# A word: letters and digits (``\w`` less the underscore).
+_WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True)
+class Term:
+    """A word, or a phrase's words in order; all lower-case."""
+
+    words: tuple[str, ...]
+    excluded: bool = False
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    text: str
+    terms: tuple[Term, ...]
+
+    @property
+    def words(self) -> list[str]:
+        """The words to find (not those to leave out), for highlighting."""
+        return [word for term in self.terms if not term.excluded for word in term.words]
+
+
+def parse_query(text: str) -> ParsedQuery:
+    """``text`` as terms; Invalid, with the reason, when it is too long, has
+    too many terms or nothing to find. An empty text is an empty query."""
+    text = " ".join(text.split())
+    if len(text) > MAX_QUERY_LENGTH:
+        raise Invalid(
+            ngettext(
+                "A search can be at most %(limit)d character long.",
+                "A search can be at most %(limit)d characters long.",
+                MAX_QUERY_LENGTH,
+            )
+            % {"limit": MAX_QUERY_LENGTH}
+        )
+    terms = []
+    for match in _TERM.finditer(text):
+        minus, phrase, bare = match.groups()
+        words = tuple(word.lower() for word in _WORD.findall(phrase or bare or ""))
+        if words:
+            terms.append(Term(words, excluded=minus == "-" and match.group(0) != "-"))
+    if text and not any(not term.excluded for term in terms):
+        raise Invalid(_("Type at least one word to look for (letters or digits)."))
+    if len(terms) > MAX_TERMS:
+        raise Invalid(
+            ngettext(
+                "A search can have at most %(limit)d word or phrase.",
+                "A search can have at most %(limit)d words or phrases.",
+                MAX_TERMS,
+            )
+            % {"limit": MAX_TERMS}
+        )
+    return ParsedQuery(text, tuple(dict.fromkeys(terms)))
+
+
+def _tsquery(terms: Sequence[Term]) -> str:
+    """The terms as a ``to_tsquery`` text: each word a quoted prefix, a
+    phrase's words joined by ``<->``; the words are letters and digits only,
+    so nothing in them is tsquery syntax."""
+    parts = []
+    for term in terms:
+        phrase = " <-> ".join(f"'{word}':*" for word in term.words)
+        parts.append(f"!({phrase})" if term.excluded else f"({phrase})")
+    return " & ".join(parts)
+
+
+def _pattern(term: Term) -> str:
+    """The regular expression for a term on SQLite: each word at the start of
+    a word of the post, a phrase's words with nothing but non-letters between."""
+    return r"(?<![^\W_])" + r"[^\W_]*[\W_]+".join(re.escape(word) for word in term.words)
+
+
+def _matching(posts: QuerySet[Post], query: ParsedQuery) -> QuerySet[Post]:
+    if connection.vendor == "postgresql":
+        return posts.annotate(words=POST_WORDS).filter(
+            words=SearchQuery(_tsquery(query.terms), config=SEARCH_CONFIG, search_type="raw")
+        )
+    for term in query.terms:
+        condition = Q(body__iregex=_pattern(term))
+        posts = posts.exclude(condition) if term.excluded else posts.filter(condition)
+    return posts
+
+
+def matching_posts(*, jam: Jam, query: ParsedQuery, topic_id: int | None = None) -> QuerySet[Post]:
+    """The jam's visible posts (neither they nor their idea hidden) that match."""
+    posts = Post.objects.filter(jam=jam, hidden_at__isnull=True, idea__hidden_at__isnull=True)
+    if topic_id is not None:
+        posts = posts.filter(topic_id=topic_id)
+    return _matching(posts, query)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A matching post, as the results list it."""
+
+    id: int
+    idea_id: int
+    idea_title: str
+    text: str
+    topic: str
+    created_at: datetime
+    sentiment: float | None
+    agrees: int
+    disagrees: int
+    url: str
+
+
+@dataclass(frozen=True)
+class TopicCount:
+    topic_id: int
+    title: str
+    count: int
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: ParsedQuery
+    order: str
+    posts: Page[Found]
+    total: int
+    sentiment: float | None
+    """Mean sentiment of the scored matching posts."""
+    scored: int
+    by_topic: list[TopicCount]
+    """How many matching posts each topic has, most first; over all topics,
+    whichever one the results are filtered to."""
+
+
+def search(
+    *,
+    jam: Jam,
+    query: ParsedQuery,
+    topics: Sequence[Topic],
+    topic_id: int | None = None,
+    order: str = "",
+    page: str | int | None = None,
+) -> SearchResults:
+    """One page of the jam's visible posts that match ``query``, with how many
+    match, their mean tone and how many are in each topic: three queries.
+    ``topics`` are the jam's, localized (jams.selectors.topics_localize), to
+    name them."""
+    order = post_order(order)
+    titles = {topic.pk: topic.local.title for topic in topics}
+    matches = matching_posts(jam=jam, query=query, topic_id=topic_id)
+    summary = matches.aggregate(total=Count("id"), scored=Count("sentiment"), tone=Avg("sentiment"))
+    per_topic = (
+        matching_posts(jam=jam, query=query)
+        .values("topic_id")
+        .annotate(n=Count("id"))
+        .order_by("-n", "topic_id")[:TOPICS_LISTED]
+    )
+    rows = matches.order_by(*POST_ORDERS[order]).values_list(
+        "id", "idea_id", "idea__title", "body", "topic_id", "created_at", "sentiment",
+        "agree_count", "disagree_count",
+    )  # fmt: skip
+    paginator: Paginator[Any] = Paginator(rows, RESULTS_PER_PAGE)
+    paginator.count = summary["total"]  # known already: spares the COUNT query
+    listed = paginator.get_page(page)
+    listed.object_list = [
+        Found(
+            id=pk, idea_id=idea, idea_title=title, text=body, topic=titles.get(topic, ""),
+            created_at=created, sentiment=tone, agrees=agrees, disagrees=disagrees,
+            url=f"/jams/{jam.slug}/ideas/{idea}/#post-{pk}",
+        )
+        for pk, idea, title, body, topic, created, tone, agrees, disagrees in listed.object_list
+    ]  # fmt: skip
+    return SearchResults(
+        query=query,
+        order=order,
+        posts=listed,
+        total=summary["total"],
+        sentiment=summary["tone"],
+        scored=summary["scored"],
+        by_topic=[
+            TopicCount(row["topic_id"], titles.get(row["topic_id"], ""), row["n"])
+            for row in per_topic
+        ],
+    )

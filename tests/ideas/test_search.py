@@ -1,0 +1,266 @@
+"""Searching a jam's posts (ideas/search.py, the search page).
+
+Every test runs on the database of the run: SQLite answers with regular
+expressions, PostgreSQL from its GIN index, and both must find the same
+posts; the last test checks that PostgreSQL does use the index.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from ideas import search as search_module
+from ideas.models import Idea, Post
+from ideas.search import (
+    MAX_QUERY_LENGTH,
+    MAX_TERMS,
+    Term,
+    matching_posts,
+    parse_query,
+    search,
+)
+from ideas.templatetags.search_tags import search_excerpt
+from jams.errors import Invalid
+from jams.models import Jam, Role, Topic
+from jams.phases import Stage
+from tests.factories import TopicFactory, UserFactory, idea_in, jam_in_stage, member
+
+pytestmark = pytest.mark.django_db
+
+
+def write(jam: Jam, body: str, *, topic: Topic | None = None, **fields: object) -> Post:
+    """A reply with ``body`` under a new idea of ``jam``."""
+    idea = idea_in(jam, title=f"Idea {Idea.objects.count() + 1}", topic=topic)
+    opening = Post.objects.get(idea=idea, parent=None)
+    return Post.objects.create(
+        jam=jam, topic=idea.topic, idea=idea, parent=opening, depth=1, body=body,
+        body_html=body, **fields,
+    )  # fmt: skip
+
+
+def found(jam: Jam, text: str, **kwargs: object) -> set[str]:
+    return {
+        post.body
+        for post in matching_posts(jam=jam, query=parse_query(text), **kwargs)  # type: ignore[arg-type]
+        if post.parent_id is not None
+    }
+
+
+def test_the_query_language() -> None:
+    query = parse_query('  Schools "Bus  lanes" -parking -"car park" e-mail - ')
+    assert query.terms == (
+        Term(("schools",)),
+        Term(("bus", "lanes")),
+        Term(("parking",), excluded=True),
+        Term(("car", "park"), excluded=True),
+        Term(("e", "mail")),
+    )
+    assert query.words == ["schools", "bus", "lanes", "e", "mail"]
+    assert query.text == 'Schools "Bus lanes" -parking -"car park" e-mail -'
+    # A phrase left open runs to the end; punctuation alone is no term.
+    assert parse_query('"open phrase').terms == (Term(("open", "phrase")),)
+    assert parse_query("¿Qué? ... école!").terms == (Term(("qué",)), Term(("école",)))
+    assert parse_query("same SAME").terms == (Term(("same",)),)
+    assert parse_query("").terms == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("x" * (MAX_QUERY_LENGTH + 1), f"at most {MAX_QUERY_LENGTH} characters"),
+        (" ".join(f"w{i}" for i in range(MAX_TERMS + 1)), f"at most {MAX_TERMS} words"),
+        ("-parking", "at least one word"),
+        ("?!", "at least one word"),
+    ],
+)
+def test_a_query_that_cannot_be_run_says_why(text: str, reason: str) -> None:
+    with pytest.raises(Invalid, match=reason):
+        parse_query(text)
+
+
+def test_a_word_finds_words_that_start_with_it_whatever_their_case(jam: Jam) -> None:
+    for body in ("Schools need funding.", "SCHOOLING matters", "preschool places", "école"):
+        write(jam, body)
+    assert found(jam, "school") == {"Schools need funding.", "SCHOOLING matters"}
+    assert found(jam, "preschool") == {"preschool places"}
+    assert found(jam, "éc") == {"école"}
+    assert found(jam, "ecole") == set()
+
+
+def test_every_word_must_be_there_phrases_keep_their_order_a_minus_leaves_out(jam: Jam) -> None:
+    for body in (
+        "More bus lanes downtown.",
+        "Lanes for the bus, please",
+        "Bus lanes and parking",
+        "Parking near the lanes",
+    ):
+        write(jam, body)
+    assert found(jam, "bus lanes") == {
+        "More bus lanes downtown.",
+        "Lanes for the bus, please",
+        "Bus lanes and parking",
+    }
+    assert found(jam, '"bus lanes"') == {"More bus lanes downtown.", "Bus lanes and parking"}
+    assert found(jam, '"bus lanes" -parking') == {"More bus lanes downtown."}
+    assert found(jam, 'lanes -"the bus"') == {
+        "More bus lanes downtown.",
+        "Bus lanes and parking",
+        "Parking near the lanes",
+    }
+    # Words of a phrase are words: "bus" is not the end of "minibus".
+    write(jam, "A minibus lane")
+    assert found(jam, '"bus lane"') == {"More bus lanes downtown.", "Bus lanes and parking"}
+
+
+def test_only_visible_posts_of_the_jam_and_topic_are_found(jam: Jam) -> None:
+    main, other_topic = TopicFactory(jam=jam), TopicFactory(jam=jam)
+    shown = write(jam, "cycling shown", topic=main)
+    write(jam, "cycling hidden", hidden_at=timezone.now())
+    in_hidden_idea = write(jam, "cycling in a hidden idea")
+    Idea.objects.filter(pk=in_hidden_idea.idea_id).update(hidden_at=timezone.now())
+    elsewhere = write(jam, "cycling in another topic", topic=other_topic)
+    write(jam_in_stage(Stage.DISCUSSION), "cycling in another jam")
+    assert found(jam, "cycling") == {shown.body, elsewhere.body}
+    assert found(jam, "cycling", topic_id=other_topic.pk) == {elsewhere.body}
+
+
+def test_results_count_tone_topics_and_order(jam: Jam) -> None:
+    first, second = TopicFactory(jam=jam, title="First"), TopicFactory(jam=jam, title="Second")
+    now = timezone.now()
+    posts = [
+        write(jam, "housing costs", topic=first, sentiment=-0.5, created_at=now, agree_count=1),
+        write(jam, "housing first", topic=second, sentiment=0.25, created_at=now + timedelta(1)),
+        write(jam, "housing plan", topic=second, created_at=now + timedelta(2), agree_count=3),
+        write(jam, "transport", topic=second, sentiment=0.9),
+    ]
+    topics = [first, second]
+    results = search(jam=jam, query=parse_query("housing"), topics=topics)
+    assert results.total == 3
+    assert results.scored == 2
+    assert results.sentiment == pytest.approx(-0.125)
+    assert [(row.topic_id, row.title, row.count) for row in results.by_topic] == [
+        (second.pk, "Second", 2),
+        (first.pk, "First", 1),
+    ]
+    assert [post.id for post in results.posts] == [posts[2].pk, posts[1].pk, posts[0].pk]
+    newest = results.posts[0]
+    assert newest.topic == "Second"
+    assert newest.url == f"/jams/{jam.slug}/ideas/{posts[2].idea_id}/#post-{posts[2].pk}"
+    agreed = search(jam=jam, query=parse_query("housing"), topics=topics, order="agreed")
+    assert [post.id for post in agreed.posts] == [posts[2].pk, posts[0].pk, posts[1].pk]
+    negative = search(jam=jam, query=parse_query("housing"), topics=topics, order="negative")
+    assert [post.id for post in negative.posts] == [posts[0].pk, posts[1].pk, posts[2].pk]
+    # Filtered to one topic, the list is; the count per topic still covers all.
+    filtered = search(jam=jam, query=parse_query("housing"), topics=topics, topic_id=first.pk)
+    assert [post.id for post in filtered.posts] == [posts[0].pk]
+    assert filtered.total == 1
+    assert len(filtered.by_topic) == 2
+
+
+def test_the_excerpt_marks_the_words_and_escapes_the_rest() -> None:
+    html = search_excerpt("<b>Bus</b> lanes & buses; no minibus", ["bus"])
+    assert html == "&lt;b&gt;<mark>Bus</mark>&lt;/b&gt; lanes &amp; <mark>buses</mark>; no minibus"
+    long = "word " * 100 + "target here " + "tail " * 100
+    excerpt = search_excerpt(long, ["target"])
+    assert excerpt.startswith("… word") and excerpt.endswith(" …")
+    assert "<mark>target</mark> here" in excerpt
+    assert len(excerpt) < 400
+    assert search_excerpt("no match here", ["zzz"]) == "no match here"
+
+
+def page(client: Client, jam: Jam, **params: str) -> str:
+    response = client.get(reverse("ideas:search", args=[jam.slug]), params)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_page_lists_results_with_links_to_their_threads(
+    client: Client, jam: Jam, participant: User
+) -> None:
+    post = write(jam, "Free <em>childcare</em> for shift workers")
+    write(jam, "Nothing about it")
+    client.force_login(participant)
+    html = page(client, jam, q="childcare")
+    assert "1 post found" in html
+    assert f'href="/jams/{jam.slug}/ideas/{post.idea_id}/#post-{post.pk}"' in html
+    assert "Free &lt;em&gt;<mark>childcare</mark>&lt;/em&gt; for shift workers" in html
+    assert "Nothing about it" not in html
+    html = page(client, jam, q="kindergarten")
+    assert "0 posts found" in html
+    assert "No visible post has all these words" in html
+    # The jam's menu leads there.
+    assert f'href="{reverse("ideas:search", args=[jam.slug])}"' in page(client, jam)
+
+
+def test_the_page_pages_through_many_results(
+    client: Client, jam: Jam, participant: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_module, "RESULTS_PER_PAGE", 2)
+    posts = [write(jam, f"parks {i}") for i in range(5)]
+    client.force_login(participant)
+    html = page(client, jam, q="parks", order="oldest", page="3")
+    assert "Posts 5-5 of 5." in html
+    assert f'id="result-{posts[4].pk}"' in html and f'id="result-{posts[0].pk}"' not in html
+    assert 'rel="prev"' in html and "page=2" in html and 'rel="next"' not in html
+
+
+def test_a_bad_query_is_explained_on_the_page(client: Client, jam: Jam, participant: User) -> None:
+    client.force_login(participant)
+    html = page(client, jam, q="x" * (MAX_QUERY_LENGTH + 1))
+    assert f"at most {MAX_QUERY_LENGTH} characters" in html
+    assert 'aria-invalid="true"' in html
+    assert "found" not in html
+
+
+@pytest.mark.parametrize("role", [None, Role.EXECUTIVE])
+def test_who_may_search(client: Client, jam: Jam, role: Role | None) -> None:
+    write(jam, "secret plans")
+    url = reverse("ideas:search", args=[jam.slug])
+    assert client.get(url, {"q": "secret"}).status_code in (302, 403, 404)
+    client.force_login(member(jam, role) if role else UserFactory())
+    response = client.get(url, {"q": "secret"})
+    if role is None:
+        assert response.status_code in (403, 404)
+    else:
+        assert response.status_code == 200
+        assert "<mark>secret</mark> plans" in response.content.decode()
+
+
+def test_the_page_takes_as_many_queries_for_thirty_results_as_for_one(
+    client: Client, jam: Jam, participant: User
+) -> None:
+    client.force_login(participant)
+    url = reverse("ideas:search", args=[jam.slug])
+    write(jam, "budget one")
+    client.get(url, {"q": "budget"})
+    with CaptureQueriesContext(connection) as few:
+        client.get(url, {"q": "budget"})
+    for i in range(30):
+        write(jam, f"budget {i}", topic=TopicFactory(jam=jam))
+    with CaptureQueriesContext(connection) as many:
+        assert "31 posts found" in page(client, jam, q="budget")
+    assert len(many) == len(few)
+
+
+@pytest.mark.postgres
+def test_postgresql_can_answer_from_the_index(jam: Jam) -> None:
+    """The words are matched with the very expression the index is built on
+    (on a table this small the planner would rather use the jam's index:
+    here only the words are asked for and sequential scans are off)."""
+    write(jam, "indexed words")
+    query = search_module._matching(Post.objects.all(), parse_query('indexed -"other words"'))
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "post_words" in plan
+    assert [post.body for post in query if post.parent_id] == ["indexed words"]
