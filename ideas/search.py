@@ -32,7 +32,7 @@ from django.utils.translation import ngettext
 from jams.errors import Invalid
 from jams.models import Jam, Topic
 
-from .models import Post
+from .models import Idea, Post
 from .selectors import POST_ORDERS, post_order
 
 MAX_QUERY_LENGTH = 200
@@ -43,8 +43,11 @@ TOPICS_LISTED = 20
 SEARCH_CONFIG = "simple"
 """The PostgreSQL text search configuration: lower-cases, keeps every word."""
 POST_WORDS = SearchVector("body", config=SEARCH_CONFIG)
-"""The expression the GIN index of migration 0002 is built on; a query must
-use exactly this one for PostgreSQL to use the index."""
+TITLE_WORDS = SearchVector("title", config=SEARCH_CONFIG)
+"""The expressions the GIN indexes of migrations 0002 and 0003 are built on
+(posts' texts, ideas' titles); a query must use exactly these for
+PostgreSQL to use the indexes."""
+IDEAS_LISTED = 10
 
 # A term: an optional minus, then "a phrase" (the closing quote may be
 # missing) or a run of anything but spaces and quotes.
@@ -122,15 +125,17 @@ def _pattern(term: Term) -> str:
     return r"(?<![^\W_])" + r"[^\W_]*[\W_]+".join(re.escape(word) for word in term.words)
 
 
-def _matching(posts: QuerySet[Post], query: ParsedQuery) -> QuerySet[Post]:
+def _matching(rows: QuerySet[Any], field: str, query: ParsedQuery) -> QuerySet[Any]:
+    """The rows whose text ``field`` (``body`` or ``title``) matches."""
     if connection.vendor == "postgresql":
-        return posts.annotate(words=POST_WORDS).filter(
+        words = POST_WORDS if field == "body" else TITLE_WORDS
+        return rows.annotate(words=words).filter(
             words=SearchQuery(_tsquery(query.terms), config=SEARCH_CONFIG, search_type="raw")
         )
     for term in query.terms:
-        condition = Q(body__iregex=_pattern(term))
-        posts = posts.exclude(condition) if term.excluded else posts.filter(condition)
-    return posts
+        condition = Q(**{f"{field}__iregex": _pattern(term)})
+        rows = rows.exclude(condition) if term.excluded else rows.filter(condition)
+    return rows
 
 
 def matching_posts(*, jam: Jam, query: ParsedQuery, topic_id: int | None = None) -> QuerySet[Post]:
@@ -138,7 +143,15 @@ def matching_posts(*, jam: Jam, query: ParsedQuery, topic_id: int | None = None)
     posts = Post.objects.filter(jam=jam, hidden_at__isnull=True, idea__hidden_at__isnull=True)
     if topic_id is not None:
         posts = posts.filter(topic_id=topic_id)
-    return _matching(posts, query)
+    return _matching(posts, "body", query)
+
+
+def matching_ideas(*, jam: Jam, query: ParsedQuery, topic_id: int | None = None) -> QuerySet[Idea]:
+    """The jam's visible ideas whose title matches (not those merged into another)."""
+    ideas = Idea.objects.filter(jam=jam, hidden_at__isnull=True, merged_into__isnull=True)
+    if topic_id is not None:
+        ideas = ideas.filter(topic_id=topic_id)
+    return _matching(ideas, "title", query)
 
 
 @dataclass(frozen=True)
@@ -158,6 +171,17 @@ class Found:
 
 
 @dataclass(frozen=True)
+class FoundIdea:
+    """An idea whose title has the words."""
+
+    id: int
+    title: str
+    topic: str
+    replies: int
+    url: str
+
+
+@dataclass(frozen=True)
 class TopicCount:
     topic_id: int
     title: str
@@ -173,6 +197,8 @@ class SearchResults:
     sentiment: float | None
     """Mean sentiment of the scored matching posts."""
     scored: int
+    ideas: list[FoundIdea]
+    """Up to IDEAS_LISTED ideas whose title has the words, most active first."""
     by_topic: list[TopicCount]
     """How many matching posts each topic has, most first; over all topics,
     whichever one the results are filtered to."""
@@ -188,9 +214,10 @@ def search(
     page: str | int | None = None,
 ) -> SearchResults:
     """One page of the jam's visible posts that match ``query``, with how many
-    match, their mean tone and how many are in each topic: three queries.
-    ``topics`` are the jam's, localized (jams.selectors.topics_localize), to
-    name them."""
+        match, their mean tone and how many are in each topic, and the ideas whose
+    title has the words: four queries.
+        ``topics`` are the jam's, localized (jams.selectors.topics_localize), to
+        name them."""
     order = post_order(order)
     titles = {topic.pk: topic.local.title for topic in topics}
     matches = matching_posts(jam=jam, query=query, topic_id=topic_id)
@@ -208,6 +235,12 @@ def search(
     paginator: Paginator[Any] = Paginator(rows, RESULTS_PER_PAGE)
     paginator.count = summary["total"]  # known already: spares the COUNT query
     listed = paginator.get_page(page)
+    ideas = [
+        FoundIdea(pk, title, titles.get(topic, ""), replies, f"/jams/{jam.slug}/ideas/{pk}/")
+        for pk, title, topic, replies in matching_ideas(jam=jam, query=query, topic_id=topic_id)
+        .order_by("-last_activity_at", "-id")
+        .values_list("id", "title", "topic_id", "reply_count")[:IDEAS_LISTED]
+    ]
     listed.object_list = [
         Found(
             id=pk, idea_id=idea, idea_title=title, text=body, topic=titles.get(topic, ""),
@@ -223,6 +256,7 @@ def search(
         total=summary["total"],
         sentiment=summary["tone"],
         scored=summary["scored"],
+        ideas=ideas,
         by_topic=[
             TopicCount(row["topic_id"], titles.get(row["topic_id"], ""), row["n"])
             for row in per_topic

@@ -29,7 +29,7 @@ PAGES = [
     "/jams/demo/console/",
     "/jams/demo/members/",
     "/jams/demo/voting/",
-    "/jams/demo/search/?q=pilot",
+    "/jams/demo/search/?q=public",
     "/jams/demo/analysis/",
     "/jams/demo/pulse/",
     "/jams/demo/wall/",

@@ -23,6 +23,7 @@ from ideas.search import (
     MAX_QUERY_LENGTH,
     MAX_TERMS,
     Term,
+    matching_ideas,
     matching_posts,
     parse_query,
     search,
@@ -31,7 +32,7 @@ from ideas.templatetags.search_tags import search_excerpt
 from jams.errors import Invalid
 from jams.models import Jam, Role, Topic
 from jams.phases import Stage
-from tests.factories import TopicFactory, UserFactory, idea_in, jam_in_stage, member
+from tests.factories import HOUR, TopicFactory, UserFactory, idea_in, jam_in_stage, member
 
 pytestmark = pytest.mark.django_db
 
@@ -165,6 +166,24 @@ def test_results_count_tone_topics_and_order(jam: Jam) -> None:
     assert len(filtered.by_topic) == 2
 
 
+def test_ideas_are_found_by_their_title(jam: Jam) -> None:
+    topic = TopicFactory(jam=jam, title="Mobility")
+    now = timezone.now()
+    wanted = idea_in(jam, title="Night buses for shift workers", topic=topic, replies=2)
+    older = idea_in(jam, title="Buses on Sundays", topic=topic, last_activity_at=now - HOUR)
+    idea_in(jam, title="Night buses, hidden", topic=topic, hidden_at=now)
+    idea_in(jam, title="Night buses, a duplicate", topic=topic, merged_into=wanted)
+    idea_in(jam, title="Night trams", topic=topic)
+    idea_in(jam_in_stage(Stage.DISCUSSION), title="Night buses elsewhere")
+    found_ideas = [idea.title for idea in matching_ideas(jam=jam, query=parse_query("bus night"))]
+    assert found_ideas == ["Night buses for shift workers"]
+    results = search(jam=jam, query=parse_query("buses -trams"), topics=[topic])
+    assert [(idea.id, idea.topic, idea.replies, idea.url) for idea in results.ideas] == [
+        (wanted.pk, "Mobility", 2, f"/jams/{jam.slug}/ideas/{wanted.pk}/"),
+        (older.pk, "Mobility", 0, f"/jams/{jam.slug}/ideas/{older.pk}/"),
+    ]
+
+
 def test_the_excerpt_marks_the_words_and_escapes_the_rest() -> None:
     html = search_excerpt("<b>Bus</b> lanes & buses; no minibus", ["bus"])
     assert html == "&lt;b&gt;<mark>Bus</mark>&lt;/b&gt; lanes &amp; <mark>buses</mark>; no minibus"
@@ -187,9 +206,13 @@ def test_the_page_lists_results_with_links_to_their_threads(
 ) -> None:
     post = write(jam, "Free <em>childcare</em> for shift workers")
     write(jam, "Nothing about it")
+    titled = idea_in(jam, title="Childcare vouchers")
     client.force_login(participant)
     html = page(client, jam, q="childcare")
-    assert "1 post found" in html
+    assert "2 posts found" in html  # the reply, and the idea's opening post
+    assert (
+        f'<a href="/jams/{jam.slug}/ideas/{titled.pk}/"><mark>Childcare</mark> vouchers</a>' in html
+    )
     assert f'href="/jams/{jam.slug}/ideas/{post.idea_id}/#post-{post.pk}"' in html
     assert "Free &lt;em&gt;<mark>childcare</mark>&lt;/em&gt; for shift workers" in html
     assert "Nothing about it" not in html
@@ -251,16 +274,24 @@ def test_the_page_takes_as_many_queries_for_thirty_results_as_for_one(
 
 
 @pytest.mark.postgres
-def test_postgresql_can_answer_from_the_index(jam: Jam) -> None:
-    """The words are matched with the very expression the index is built on
-    (on a table this small the planner would rather use the jam's index:
-    here only the words are asked for and sequential scans are off)."""
+@pytest.mark.parametrize(
+    ("model", "field", "index", "matches"),
+    [(Post, "body", "post_words", 2), (Idea, "title", "idea_title_words", 1)],
+)
+def test_postgresql_can_answer_from_the_indexes(
+    jam: Jam, model: type[Post] | type[Idea], field: str, index: str, matches: int
+) -> None:
+    """The words are matched with the very expressions the indexes are built
+    on (on tables this small the planner would rather use the jam's index:
+    here only the words are asked for, and sequential scans are off)."""
     write(jam, "indexed words")
-    query = search_module._matching(Post.objects.all(), parse_query('indexed -"other words"'))
+    idea_in(jam, title="Index of ideas")
+    query = search_module._matching(model.objects.all(), field, parse_query('index -"other words"'))
     sql, params = query.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "post_words" in plan
-    assert [post.body for post in query if post.parent_id] == ["indexed words"]
+    assert index in plan
+    # Posts: "indexed words" and the opening one, "Index of ideas"; ideas: that idea.
+    assert query.count() == matches
