@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 class Action(StrEnum):
     VIEW_JAM = "view_jam"  # the jam's landing page
     JOIN = "join"
-    READ = "read"  # topics, threads, the live socket
+    READ = "read"  # topics, threads, search, the live socket
     MANAGE_JAM = "manage_jam"  # details, topics, schedule
     CHANGE_PHASE = "change_phase"  # open now, close now, extend
     PUBLISH_RESULTS = "publish_results"
