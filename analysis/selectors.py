@@ -16,6 +16,7 @@ from django.utils import timezone
 from analysis.pipeline.groups import AGREE, DISAGREE, PASS, Votes
 from analysis.pipeline.trends import Direction, theme_trend
 from ideas.models import Post, Reaction, ReactionValue
+from ideas.search import NO_WORDS, ParsedQuery, where_words
 from ideas.selectors import POST_ORDERS, post_order
 from jams.models import Event, Jam, Topic
 
@@ -515,17 +516,24 @@ class ThemeDetail:
     trend: Trend | None
     order: str
     posts: Page[ThemePost]
+    query: ParsedQuery
+    """The words the posts were narrowed to (none: every visible post)."""
 
 
-def theme_post_rows(*, jam: Jam, theme: Theme, order: str) -> QuerySet[Post, tuple[Any, ...]]:
-    """The visible posts of a theme in ``order`` (see ``ideas.selectors.post_order``): (id, idea id,
-    body, topic title, created_at, sentiment, agree count, disagree count)."""
+def theme_post_rows(
+    *, jam: Jam, theme: Theme, order: str, query: ParsedQuery = NO_WORDS
+) -> QuerySet[Post, tuple[Any, ...]]:
+    """The visible posts of a theme that have the words of ``query`` (every
+    one for none), in ``order`` (see ``ideas.selectors.post_order``): (id,
+    idea id, body, topic title, created_at, sentiment, agree count, disagree
+    count)."""
+    posts = Post.objects.filter(
+        jam=jam,
+        hidden_at__isnull=True,
+        pk__in=PostTheme.objects.filter(theme=theme).values("post_id"),
+    )
     return (
-        Post.objects.filter(
-            jam=jam,
-            hidden_at__isnull=True,
-            pk__in=PostTheme.objects.filter(theme=theme).values("post_id"),
-        )
+        where_words(posts, "body", query)
         .order_by(*POST_ORDERS[post_order(order)])
         .values_list(
             "id", "idea_id", "body", "topic__title", "created_at", "sentiment",
@@ -534,11 +542,19 @@ def theme_post_rows(*, jam: Jam, theme: Theme, order: str) -> QuerySet[Post, tup
     )  # fmt: skip
 
 
-def theme_detail(*, jam: Jam, theme: Theme, order: str, page: str | int | None) -> ThemeDetail:
-    """A theme and one page of its visible posts, in ``order`` (an unknown order or
-    page number falls back to the first); a fixed number of queries."""
+def theme_detail(
+    *,
+    jam: Jam,
+    theme: Theme,
+    order: str,
+    page: str | int | None,
+    query: ParsedQuery = NO_WORDS,
+) -> ThemeDetail:
+    """A theme and one page of its visible posts, those with the words of
+    ``query`` if it has any, in ``order`` (an unknown order or page number
+    falls back to the first); a fixed number of queries."""
     order = post_order(order)
-    rows = theme_post_rows(jam=jam, theme=theme, order=order)
+    rows = theme_post_rows(jam=jam, theme=theme, order=order, query=query)
     paginator: Paginator[Any] = Paginator(rows, THEME_POSTS_PER_PAGE)
     listed = paginator.get_page(page)
     posts = [
@@ -561,6 +577,7 @@ def theme_detail(*, jam: Jam, theme: Theme, order: str, page: str | int | None) 
         trend=theme_trends(run=theme.run, themes=[theme]).get(theme.pk),
         order=order,
         posts=Page(posts, listed.number, listed.paginator),
+        query=query,
     )
 
 

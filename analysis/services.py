@@ -30,6 +30,7 @@ from analysis.pipeline.shifts import (
 )
 from analysis.pipeline.text import distinct_by_text
 from analysis.pipeline.themes import ThemeResult, find_themes, theme_lineage
+from ideas.search import NO_WORDS, ParsedQuery
 from ideas.selectors import post_order
 from jams import realtime
 from jams.errors import Invalid
@@ -828,7 +829,9 @@ def theme_pin(*, actor: User, theme: Theme, pinned: bool = True) -> Theme:
     return theme
 
 
-def theme_export(*, actor: User, theme: Theme, order: str) -> QuerySet[Post, tuple[Any, ...]]:
+def theme_export(
+    *, actor: User, theme: Theme, order: str, query: ParsedQuery = NO_WORDS
+) -> QuerySet[Post, tuple[Any, ...]]:
     """The visible posts of a theme for download (``selectors.theme_post_rows``), if
     ``actor`` may read the jam's analysis; the download is logged."""
     jam = theme.run.jam
@@ -838,6 +841,11 @@ def theme_export(*, actor: User, theme: Theme, order: str) -> QuerySet[Post, tup
         actor=actor,
         action="analysis.theme_exported",
         target=theme.display_label[:200],
-        data={"theme": theme.pk, "run": theme.run_id, "order": post_order(order)},
+        data={
+            "theme": theme.pk,
+            "run": theme.run_id,
+            "order": post_order(order),
+            "words": query.text,
+        },
     )
-    return selectors.theme_post_rows(jam=jam, theme=theme, order=order)
+    return selectors.theme_post_rows(jam=jam, theme=theme, order=order, query=query)

@@ -17,8 +17,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from ideas.forms import POST_ORDER_LABELS
+from ideas.forms import POST_ORDER_LABELS, WordsForm
 from jams import services as jam_services
+from jams.errors import Invalid
 from jams.phases import Transition
 from jams.responses import (
     actor_of,
@@ -240,11 +241,13 @@ def theme_pin(request: HttpRequest, slug: str, theme_id: int, pinned: bool) -> H
 def theme(request: HttpRequest, slug: str, theme_id: int) -> HttpResponse:
     """One theme and its posts, a page at a time, for reading what people said."""
     ctx = jam_for_request(request, slug, Action.VIEW_PULSE)
+    words = WordsForm(request.GET or None)
     detail = selectors.theme_detail(
         jam=ctx.jam,
         theme=_theme(ctx, theme_id),
         order=request.GET.get("order", ""),
         page=request.GET.get("page"),
+        query=words.query(),
     )
     tone = selectors.theme_tone(run=detail.theme.run, theme=detail.theme)
     chart = _tone_chart(tone, f"theme-{detail.theme.pk}-tone", detail.theme.display_label)
@@ -255,6 +258,7 @@ def theme(request: HttpRequest, slug: str, theme_id: int) -> HttpResponse:
         detail=detail,
         orders=POST_ORDER_LABELS,
         tone_chart=chart,
+        words=words,
     )
 
 
@@ -264,8 +268,14 @@ def theme_csv(request: HttpRequest, slug: str, theme_id: int) -> StreamingHttpRe
     """A theme's visible posts as CSV, in the order the theme page shows them."""
     ctx = jam_for_request(request, slug, Action.VIEW_PULSE)
     theme = _theme(ctx, theme_id)
+    words = WordsForm(request.GET)
+    if not words.is_valid():
+        raise Invalid(" ".join(str(error) for error in words.errors["q"]))
     rows = services.theme_export(
-        actor=actor_of(request), theme=theme, order=request.GET.get("order", "")
+        actor=actor_of(request),
+        theme=theme,
+        order=request.GET.get("order", ""),
+        query=words.cleaned_data["q"],
     )
 
     def post_url(idea_id: int, post_id: int) -> str:

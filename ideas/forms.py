@@ -7,7 +7,7 @@ from jams.errors import Invalid
 from jams.models import Topic
 
 from .models import Post, ReactionValue
-from .search import ParsedQuery, parse_query
+from .search import NO_WORDS, ParsedQuery, parse_query
 
 
 class IdeaForm(forms.Form):
@@ -63,8 +63,8 @@ POST_ORDER_LABELS = {
 """The labels of ideas.selectors.POST_ORDERS, in its order."""
 
 
-class SearchForm(forms.Form):
-    """A search of the jam's posts (ideas/search.py): its words, a topic, an order."""
+class WordsForm(forms.Form):
+    """Words to look for (ideas/search.py): ``cleaned_data["q"]`` is a ParsedQuery."""
 
     q = forms.CharField(
         label=_("Search the posts for"),
@@ -75,6 +75,21 @@ class SearchForm(forms.Form):
             'Put a phrase in "quotes"; a minus leaves a word out (-parking).'
         ),
     )
+
+    def clean_q(self) -> ParsedQuery:
+        try:
+            return parse_query(self.cleaned_data["q"])
+        except Invalid as exc:
+            raise forms.ValidationError(exc.message) from exc
+
+    def query(self) -> ParsedQuery:
+        """The words if the form is valid, else none (every post)."""
+        return self.cleaned_data["q"] if self.is_valid() else NO_WORDS
+
+
+class SearchForm(WordsForm):
+    """A search of the jam's posts: its words, a topic, an order."""
+
     topic = forms.TypedChoiceField(label=_("Topic"), required=False, coerce=int, empty_value=None)
     order = forms.ChoiceField(label=_("Order"), required=False, choices=POST_ORDER_LABELS.items())
 
@@ -83,9 +98,3 @@ class SearchForm(forms.Form):
         self.fields["topic"].choices = [("", _("All topics"))] + [  # type: ignore[attr-defined]
             (topic.pk, topic.local.title) for topic in topics
         ]
-
-    def clean_q(self) -> ParsedQuery:
-        try:
-            return parse_query(self.cleaned_data["q"])
-        except Invalid as exc:
-            raise forms.ValidationError(exc.message) from exc

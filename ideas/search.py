@@ -75,6 +75,10 @@ class ParsedQuery:
         return [word for term in self.terms if not term.excluded for word in term.words]
 
 
+NO_WORDS = ParsedQuery("", ())
+"""The empty query: no words, every post."""
+
+
 def parse_query(text: str) -> ParsedQuery:
     """``text`` as terms; Invalid, with the reason, when it is too long, has
     too many terms or nothing to find. An empty text is an empty query."""
@@ -125,8 +129,11 @@ def _pattern(term: Term) -> str:
     return r"(?<![^\W_])" + r"[^\W_]*[\W_]+".join(re.escape(word) for word in term.words)
 
 
-def _matching(rows: QuerySet[Any], field: str, query: ParsedQuery) -> QuerySet[Any]:
-    """The rows whose text ``field`` (``body`` or ``title``) matches."""
+def where_words(rows: QuerySet[Any], field: str, query: ParsedQuery) -> QuerySet[Any]:
+    """The ``rows`` (of posts or ideas) whose ``field`` (a post's ``body``, an
+    idea's ``title``) matches ``query``; all of them for an empty query."""
+    if not query.terms:
+        return rows
     if connection.vendor == "postgresql":
         words = POST_WORDS if field == "body" else TITLE_WORDS
         return rows.annotate(words=words).filter(
@@ -143,7 +150,7 @@ def matching_posts(*, jam: Jam, query: ParsedQuery, topic_id: int | None = None)
     posts = Post.objects.filter(jam=jam, hidden_at__isnull=True, idea__hidden_at__isnull=True)
     if topic_id is not None:
         posts = posts.filter(topic_id=topic_id)
-    return _matching(posts, "body", query)
+    return where_words(posts, "body", query)
 
 
 def matching_ideas(*, jam: Jam, query: ParsedQuery, topic_id: int | None = None) -> QuerySet[Idea]:
@@ -151,7 +158,7 @@ def matching_ideas(*, jam: Jam, query: ParsedQuery, topic_id: int | None = None)
     ideas = Idea.objects.filter(jam=jam, hidden_at__isnull=True, merged_into__isnull=True)
     if topic_id is not None:
         ideas = ideas.filter(topic_id=topic_id)
-    return _matching(ideas, "title", query)
+    return where_words(ideas, "title", query)
 
 
 @dataclass(frozen=True)

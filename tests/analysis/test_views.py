@@ -427,3 +427,38 @@ def test_a_themes_posts_download_as_csv_in_the_pages_order(
     )
     entry = AuditEntry.objects.get(action="analysis.theme_exported")
     assert entry.actor == facilitator and entry.data["order"] == "oldest"
+
+
+def test_a_theme_page_and_its_csv_narrow_to_posts_with_some_words(jam, facilitator, analysed):
+    from jams.models import AuditEntry
+
+    theme = analysed.themes.get(number=0)
+    members = sorted(PostTheme.objects.filter(theme=theme).values_list("post_id", flat=True))
+    wanted, hidden, without = members[:3]
+    Post.objects.filter(pk=wanted).update(body='Paint a "zebra" crossing & more')
+    Post.objects.filter(pk=hidden).update(body="zebra crossings", hidden_at=START)
+    Post.objects.filter(pk=without).update(body="a crossing without stripes")
+    elsewhere = PostTheme.objects.exclude(theme=theme).values_list("post_id", flat=True)[0]
+    Post.objects.filter(pk=elsewhere).update(body="zebra crossing in another theme")
+    client = client_for(facilitator)
+    url = reverse("analysis:theme", args=[jam.slug, theme.pk])
+    html = client.get(url, {"q": '"zebra cross"', "order": "oldest"}).content.decode()
+    assert [int(pk) for pk in re.findall(r'<li id="post-(\d+)">', html)] == [wanted]
+    assert "of 1 visible with these words" in html
+    assert "Paint a &quot;<mark>zebra</mark>&quot; <mark>crossing</mark> &amp; more" in html
+    csv_url = reverse("analysis:theme_csv", args=[jam.slug, theme.pk])
+    assert f'{csv_url}?order=oldest&amp;q=%22zebra%20cross%22"' in html
+    rows = _csv_rows(client.get(csv_url, {"order": "oldest", "q": '"zebra cross"'}))
+    assert [int(row["post_id"]) for row in rows] == [wanted]
+    assert AuditEntry.objects.get(action="analysis.theme_exported").data["words"] == (
+        '"zebra cross"'
+    )
+    # Words left out: every visible post but those.
+    html = client.get(url, {"q": "crossing -zebra"}).content.decode()
+    assert [int(pk) for pk in re.findall(r'<li id="post-(\d+)">', html)] == [without]
+    # Nothing to look for: the reason, and every visible post.
+    html = client.get(url, {"q": "-zebra"}).content.decode()
+    assert "at least one word" in html and 'aria-invalid="true"' in html
+    listed = {int(pk) for pk in re.findall(r'<li id="post-(\d+)">', html)}
+    assert listed == set(members) - {hidden}
+    assert client.get(csv_url, {"q": "-zebra"}).status_code == 400

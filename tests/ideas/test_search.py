@@ -286,7 +286,8 @@ def test_postgresql_can_answer_from_the_indexes(
     here only the words are asked for, and sequential scans are off)."""
     write(jam, "indexed words")
     idea_in(jam, title="Index of ideas")
-    query = search_module._matching(model.objects.all(), field, parse_query('index -"other words"'))
+    words = parse_query('index -"other words"')
+    query = search_module.where_words(model.objects.all(), field, words)
     sql, params = query.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
