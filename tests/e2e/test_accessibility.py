@@ -126,9 +126,16 @@ def test_analysis_pages_with_results_are_accessible(
     page.goto("/jams/demo/analysis/")
     theme_url = page.locator("table a[href*='/analysis/themes/']").first.get_attribute("href")
     assert theme_url
-    for path in ("/jams/demo/analysis/", theme_url, "/jams/demo/pulse/", "/jams/demo/report/"):
+    paths = ["/jams/demo/analysis/", theme_url, "/jams/demo/pulse/", "/jams/demo/report/"]
+    # The theme's posts narrowed to some words (marked), and a refused search.
+    paths += [f"{theme_url}?q=the", f"{theme_url}?q=-the"]
+    for path in paths:
         response = page.goto(path)
         assert response is not None and response.status == 200, path
+        if path.endswith("?q=the"):
+            assert page.locator("blockquote mark").count() > 0, path
+        if path.endswith("?q=-the"):
+            assert page.locator("#theme-words[aria-invalid=true]").count() == 1, path
         page.add_script_tag(content=axe_source)
         assert page.evaluate(AXE_RUN) == [], path
     context.close()
