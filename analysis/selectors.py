@@ -520,6 +520,36 @@ class ThemeDetail:
     """The words the posts were narrowed to (none: every visible post)."""
 
 
+@dataclass(frozen=True)
+class WordsInThemes:
+    """Where the posts with some words are, among a run's themes."""
+
+    query: ParsedQuery
+    posts: int
+    """Visible posts of the jam that have the words."""
+    by_theme: dict[int, int]
+    """Theme pk -> how many of those posts the run put in it."""
+
+    @property
+    def in_themes(self) -> int:
+        return sum(self.by_theme.values())
+
+
+def words_in_themes(*, run: AnalysisRun, query: ParsedQuery) -> WordsInThemes:
+    """How many of the jam's visible posts have the words of ``query``, and
+    how many of them each theme of ``run`` holds: two queries."""
+    matching = where_words(
+        Post.objects.filter(jam_id=run.jam_id, hidden_at__isnull=True), "body", query
+    )
+    by_theme = dict(
+        PostTheme.objects.filter(run=run, post__in=matching.values("pk"))
+        .values("theme_id")
+        .annotate(n=Count("id"))
+        .values_list("theme_id", "n")
+    )
+    return WordsInThemes(query=query, posts=matching.count(), by_theme=by_theme)
+
+
 def theme_post_rows(
     *, jam: Jam, theme: Theme, order: str, query: ParsedQuery = NO_WORDS
 ) -> QuerySet[Post, tuple[Any, ...]]:

@@ -70,6 +70,10 @@ def _tone_chart(tone: dict[str, Any], chart_id: str, label: str) -> SafeString:
 def analysis(request: HttpRequest, slug: str) -> HttpResponse:
     ctx = jam_for_request(request, slug, Action.VIEW_PULSE)
     page = selectors.analysis_page(jam=ctx.jam)
+    words = WordsForm(request.GET or None)
+    found = None
+    if page.run is not None and words.query().terms:
+        found = selectors.words_in_themes(run=page.run, query=words.query())
     themes = [
         {
             "theme": theme,
@@ -86,6 +90,7 @@ def analysis(request: HttpRequest, slug: str) -> HttpResponse:
             "posts": [page.posts[pk] for pk in theme.representative_post_ids if pk in page.posts],
             "change": _theme_change(theme) if page.compared else "",
             "trend": page.trends.get(theme.pk),
+            "with_words": found.by_theme.get(theme.pk, 0) if found else None,
         }
         for theme in page.themes
     ]
@@ -141,6 +146,8 @@ def analysis(request: HttpRequest, slug: str) -> HttpResponse:
         ctx,
         page=page,
         themes=themes,
+        words=words,
+        found=found,
         timeline=timeline,
         shifts=[
             (s, [page.posts[pk] for pk in s.post_ids if pk in page.posts]) for s in page.shifts

@@ -462,3 +462,39 @@ def test_a_theme_page_and_its_csv_narrow_to_posts_with_some_words(jam, facilitat
     listed = {int(pk) for pk in re.findall(r'<li id="post-(\d+)">', html)}
     assert listed == set(members) - {hidden}
     assert client.get(csv_url, {"q": "-zebra"}).status_code == 400
+
+
+def test_the_analysis_page_counts_the_posts_with_some_words_in_each_theme(
+    jam, facilitator, analysed
+) -> None:
+    first, second = analysed.themes.get(number=0), analysed.themes.get(number=1)
+    ids = {
+        theme: sorted(PostTheme.objects.filter(theme=theme).values_list("post_id", flat=True))
+        for theme in (first, second)
+    }
+    Post.objects.filter(pk__in=ids[first][:3]).update(body="a zebra crossing")
+    Post.objects.filter(pk=ids[first][3]).update(body="zebras", hidden_at=START)
+    Post.objects.filter(pk=ids[second][0]).update(body="Zebra!")
+    unthemed = Post.objects.create(
+        jam=jam, topic=Post.objects.get(pk=ids[first][0]).topic,
+        idea=Post.objects.get(pk=ids[first][0]).idea, body="zebra, since the run",
+        body_html="",
+    )  # fmt: skip
+    assert not PostTheme.objects.filter(post=unthemed).exists()
+    client = client_for(facilitator)
+    url = reverse("analysis:analysis", args=[jam.slug])
+    html = client.get(url, {"q": "zebra"}).content.decode()
+    assert "5 visible posts have “zebra”, 4 of them in a theme of this analysis." in html
+    cells = dict(re.findall(r'<tr id="theme-(\d+)">.*?<td data-with-words>(.*?)</td>', html, re.S))
+    theme_url = reverse("analysis:theme", args=[jam.slug, first.pk])
+    assert cells[str(first.pk)] == f'<a href="{theme_url}?q=zebra">3</a>'
+    assert re.search(r">1</a>$", cells[str(second.pk)])
+    assert all(
+        cells[str(pk)] == "0"
+        for pk in analysed.themes.exclude(pk__in=[first.pk, second.pk]).values_list("pk", flat=True)
+    )
+    # Without words, or with nothing to find, the table is as it was.
+    for params in ({}, {"q": "-zebra"}):
+        html = client.get(url, params).content.decode()
+        assert "data-with-words" not in html and "in a theme of this analysis" not in html
+    assert "at least one word" in html

@@ -128,13 +128,15 @@ def test_analysis_pages_with_results_are_accessible(
     assert theme_url
     paths = ["/jams/demo/analysis/", theme_url, "/jams/demo/pulse/", "/jams/demo/report/"]
     # The theme's posts narrowed to some words (marked), and a refused search.
-    paths += [f"{theme_url}?q=the", f"{theme_url}?q=-the"]
+    paths += [f"{theme_url}?q=the", f"{theme_url}?q=-the", "/jams/demo/analysis/?q=the"]
     for path in paths:
         response = page.goto(path)
         assert response is not None and response.status == 200, path
-        if path.endswith("?q=the"):
+        if path == f"{theme_url}?q=the":
             assert page.locator("blockquote mark").count() > 0, path
-        if path.endswith("?q=-the"):
+        if path == "/jams/demo/analysis/?q=the":
+            assert page.locator("td[data-with-words]").count() > 0, path
+        if path == f"{theme_url}?q=-the":
             assert page.locator("#theme-words[aria-invalid=true]").count() == 1, path
         page.add_script_tag(content=axe_source)
         assert page.evaluate(AXE_RUN) == [], path
