@@ -97,7 +97,7 @@ def parse_query(text: str) -> ParsedQuery:
         minus, phrase, bare = match.groups()
         words = tuple(word.lower() for word in _WORD.findall(phrase or bare or ""))
         if words:
-            terms.append(Term(words, excluded=minus == "-" and match.group(0) != "-"))
+            terms.append(Term(words, excluded=minus == "-"))
     if text and not any(not term.excluded for term in terms):
         raise Invalid(_("Type at least one word to look for (letters or digits)."))
     if len(terms) > MAX_TERMS:
