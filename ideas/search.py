@@ -44,7 +44,7 @@ SEARCH_CONFIG = "simple"
 """The PostgreSQL text search configuration: lower-cases, keeps every word."""
 POST_WORDS = SearchVector("body", config=SEARCH_CONFIG)
 TITLE_WORDS = SearchVector("title", config=SEARCH_CONFIG)
-"""The expressions the GIN indexes of migrations 0002 and 0003 are built on
+"""The expressions the GIN indexes of migration 0002 are built on
 (posts' texts, ideas' titles); a query must use exactly these for
 PostgreSQL to use the indexes."""
 IDEAS_LISTED = 10
