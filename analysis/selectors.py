@@ -16,7 +16,7 @@ from django.utils import timezone
 from analysis.pipeline.groups import AGREE, DISAGREE, PASS, Votes
 from analysis.pipeline.trends import Direction, theme_trend
 from ideas.models import Post, Reaction, ReactionValue
-from ideas.search import NO_WORDS, ParsedQuery, where_words
+from ideas.search import NO_WORDS, ParsedQuery, matching_posts, where_words
 from ideas.selectors import POST_ORDERS, post_order
 from jams.models import Event, Jam, Topic
 
@@ -564,6 +564,21 @@ def theme_post_rows(
     )
     return (
         where_words(posts, "body", query)
+        .order_by(*POST_ORDERS[post_order(order)])
+        .values_list(
+            "id", "idea_id", "body", "topic__title", "created_at", "sentiment",
+            "agree_count", "disagree_count",
+        )
+    )  # fmt: skip
+
+
+def word_post_rows(
+    *, jam: Jam, query: ParsedQuery, order: str, topic_id: int | None = None
+) -> QuerySet[Post, tuple[Any, ...]]:
+    """The jam's visible posts with the words of ``query`` (the search page's,
+    in one topic if given), in ``order``, as rows of ``theme_post_rows``."""
+    return (
+        matching_posts(jam=jam, query=query, topic_id=topic_id)
         .order_by(*POST_ORDERS[post_order(order)])
         .values_list(
             "id", "idea_id", "body", "topic__title", "created_at", "sentiment",

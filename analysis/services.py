@@ -849,3 +849,22 @@ def theme_export(
         },
     )
     return selectors.theme_post_rows(jam=jam, theme=theme, order=order, query=query)
+
+
+def words_export(
+    *, actor: User, jam: Jam, query: ParsedQuery, order: str, topic_id: int | None = None
+) -> QuerySet[Post, tuple[Any, ...]]:
+    """The jam's visible posts with some words for download
+    (``selectors.word_post_rows``), if ``actor`` may read the jam's analysis
+    and there are words; the download is logged."""
+    jam_require(jam_context_for(jam=jam, user=actor), Action.VIEW_PULSE)
+    if not query.terms:
+        raise Invalid(_("Say which words the posts to download must have."))
+    audit_append(
+        jam=jam,
+        actor=actor,
+        action="analysis.posts_exported",
+        target=query.text[:200],
+        data={"words": query.text, "order": post_order(order), "topic": topic_id},
+    )
+    return selectors.word_post_rows(jam=jam, query=query, order=order, topic_id=topic_id)

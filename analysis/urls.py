@@ -7,6 +7,7 @@ app_name = "analysis"
 urlpatterns = [
     path("jams/<slug:slug>/analysis/", views.analysis, name="analysis"),
     path("jams/<slug:slug>/analysis/run/", views.run_request, name="run"),
+    path("jams/<slug:slug>/analysis/posts.csv", views.words_csv, name="words_csv"),
     path("jams/<slug:slug>/analysis/themes/merge/", views.themes_merge, name="merge"),
     path("jams/<slug:slug>/analysis/themes/<int:theme_id>/", views.theme, name="theme"),
     path(

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -18,9 +19,12 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from ideas.forms import POST_ORDER_LABELS, WordsForm
+from ideas.models import Post
+from ideas.search import ParsedQuery
 from jams import services as jam_services
 from jams.errors import Invalid
 from jams.phases import Transition
+from jams.protocol import MAX_ID
 from jams.responses import (
     actor_of,
     domain_errors,
@@ -269,22 +273,27 @@ def theme(request: HttpRequest, slug: str, theme_id: int) -> HttpResponse:
     )
 
 
-@login_required
-@domain_errors
-def theme_csv(request: HttpRequest, slug: str, theme_id: int) -> StreamingHttpResponse:
-    """A theme's visible posts as CSV, in the order the theme page shows them."""
-    ctx = jam_for_request(request, slug, Action.VIEW_PULSE)
-    theme = _theme(ctx, theme_id)
+def _words(request: HttpRequest) -> ParsedQuery:
+    """The words of ``?q=`` (none for no ``q``); Invalid, with the reason, for a bad one."""
     words = WordsForm(request.GET)
     if not words.is_valid():
         raise Invalid(" ".join(str(error) for error in words.errors["q"]))
-    rows = services.theme_export(
-        actor=actor_of(request),
-        theme=theme,
-        order=request.GET.get("order", ""),
-        query=words.cleaned_data["q"],
-    )
+    query: ParsedQuery = words.cleaned_data["q"]
+    return query
 
+
+def _topic_id(value: str) -> int | None:
+    """A topic id from the query string, None for none; an unknown one finds no posts."""
+    if not value:
+        return None
+    if not value.isdigit() or int(value) > MAX_ID:
+        raise Invalid(_("No such topic."))
+    return int(value)
+
+
+def _posts_csv(
+    request: HttpRequest, slug: str, rows: QuerySet[Post, tuple[Any, ...]], filename: str
+) -> StreamingHttpResponse:
     def post_url(idea_id: int, post_id: int) -> str:
         path = reverse("ideas:idea", args=[slug, idea_id])
         return request.build_absolute_uri(f"{path}#post-{post_id}")
@@ -293,9 +302,39 @@ def theme_csv(request: HttpRequest, slug: str, theme_id: int) -> StreamingHttpRe
         report_data.theme_posts_csv(rows.iterator(chunk_size=2000), post_url=post_url),
         content_type="text/csv; charset=utf-8",
     )
-    response["Content-Disposition"] = f'attachment; filename="{slug}-theme-{theme.pk}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@login_required
+@domain_errors
+def theme_csv(request: HttpRequest, slug: str, theme_id: int) -> StreamingHttpResponse:
+    """A theme's visible posts as CSV, in the order the theme page shows them."""
+    ctx = jam_for_request(request, slug, Action.VIEW_PULSE)
+    theme = _theme(ctx, theme_id)
+    rows = services.theme_export(
+        actor=actor_of(request),
+        theme=theme,
+        order=request.GET.get("order", ""),
+        query=_words(request),
+    )
+    return _posts_csv(request, slug, rows, f"{slug}-theme-{theme.pk}.csv")
+
+
+@login_required
+@domain_errors
+def words_csv(request: HttpRequest, slug: str) -> StreamingHttpResponse:
+    """The jam's visible posts with some words as CSV, in the search page's order."""
+    ctx = jam_for_request(request, slug, Action.VIEW_PULSE)
+    rows = services.words_export(
+        actor=actor_of(request),
+        jam=ctx.jam,
+        query=_words(request),
+        order=request.GET.get("order", ""),
+        topic_id=_topic_id(request.GET.get("topic", "")),
+    )
+    return _posts_csv(request, slug, rows, f"{slug}-posts-with-words.csv")
 
 
 @login_required

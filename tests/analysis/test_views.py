@@ -485,6 +485,8 @@ def test_the_analysis_page_counts_the_posts_with_some_words_in_each_theme(
     url = reverse("analysis:analysis", args=[jam.slug])
     html = client.get(url, {"q": "zebra"}).content.decode()
     assert "5 visible posts have “zebra”, 4 of them in a theme of this analysis." in html
+    csv_url = reverse("analysis:words_csv", args=[jam.slug])
+    assert f'href="{csv_url}?q=zebra" download data-words-csv' in html
     cells = dict(re.findall(r'<tr id="theme-(\d+)">.*?<td data-with-words>(.*?)</td>', html, re.S))
     theme_url = reverse("analysis:theme", args=[jam.slug, first.pk])
     assert cells[str(first.pk)] == f'<a href="{theme_url}?q=zebra">3</a>'
@@ -498,3 +500,37 @@ def test_the_analysis_page_counts_the_posts_with_some_words_in_each_theme(
         html = client.get(url, params).content.decode()
         assert "data-with-words" not in html and "in a theme of this analysis" not in html
     assert "at least one word" in html
+
+
+def test_the_posts_with_some_words_download_as_csv(jam, organizer, facilitator, participant):
+    from jams.models import AuditEntry
+
+    first, second = TopicFactory(jam=jam, title="First"), TopicFactory(jam=jam, title="Second")
+    posts = posts_add(
+        jam, first, ["cheap bus tickets", "=bus fare formula", "no match"], start=START
+    )
+    posts += posts_add(jam, second, ["bus lanes", "hidden bus"], start=START + timedelta(hours=1))
+    Post.objects.filter(pk=posts[-1].pk).update(hidden_at=START)
+    url = reverse("analysis:words_csv", args=[jam.slug])
+    assert client_for(participant).get(url, {"q": "bus"}).status_code == 403
+    response = client_for(facilitator).get(url, {"q": "bus", "order": "oldest"})
+    assert response.status_code == 200 and response.streaming
+    assert f'filename="{jam.slug}-posts-with-words.csv"' in response["Content-Disposition"]
+    rows = _csv_rows(response)
+    assert [int(row["post_id"]) for row in rows] == [posts[0].pk, posts[1].pk, posts[3].pk]
+    assert rows[1]["text"] == "'=bus fare formula" and rows[2]["topic"] == "Second"
+    entry = AuditEntry.objects.get(action="analysis.posts_exported")
+    assert entry.actor == facilitator
+    assert entry.data == {"words": "bus", "order": "oldest", "topic": None}
+    rows = _csv_rows(client_for(facilitator).get(url, {"q": "bus", "topic": second.pk}))
+    assert [int(row["post_id"]) for row in rows] == [posts[3].pk]
+    # No words, nothing to find, or a topic that is no number: refused, nothing logged.
+    for params in ({}, {"q": "-bus"}, {"q": "bus", "topic": "x"}):
+        assert client_for(facilitator).get(url, params).status_code == 400
+    assert AuditEntry.objects.filter(action="analysis.posts_exported").count() == 2
+    # Linked from the search page for those who may download, with its order and topic.
+    search = reverse("ideas:search", args=[jam.slug])
+    html = client_for(organizer).get(search, {"q": "bus", "topic": second.pk}).content.decode()
+    assert f'href="{url}?q=bus&amp;order=newest&amp;topic={second.pk}" download' in html
+    html = client_for(participant).get(search, {"q": "bus"}).content.decode()
+    assert "data-words-csv" not in html and "<mark>bus</mark>" in html
