@@ -8,8 +8,8 @@ language's stemming and no stop words, so it treats German, Spanish and
 French posts as it treats English ones; accents count ("ecole" does not find
 "école").
 
-PostgreSQL answers from a GIN index of the posts' words
-(``to_tsvector('simple', body)``, migration 0002); SQLite, the embedded
+PostgreSQL answers from GIN indexes of the posts' words and the ideas'
+titles (``to_tsvector('simple', body)``, migration 0002); SQLite, the embedded
 default, tests each visible post of the jam with a regular expression, which
 is fine for a trial jam and nothing bigger.
 """
@@ -221,10 +221,9 @@ def search(
     page: str | int | None = None,
 ) -> SearchResults:
     """One page of the jam's visible posts that match ``query``, with how many
-        match, their mean tone and how many are in each topic, and the ideas whose
-    title has the words: four queries.
-        ``topics`` are the jam's, localized (jams.selectors.topics_localize), to
-        name them."""
+    match, their mean tone and how many are in each topic, and the ideas whose
+    title has the words: four queries. ``topics`` are the jam's, localized
+    (jams.selectors.topics_localize), to name them."""
     order = post_order(order)
     titles = {topic.pk: topic.local.title for topic in topics}
     matches = matching_posts(jam=jam, query=query, topic_id=topic_id)
