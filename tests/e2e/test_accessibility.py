@@ -110,6 +110,25 @@ def test_page_is_accessible(page: Any, server: Server, axe_source: str, path: st
     assert page.evaluate(AXE_RUN) == []
 
 
+def test_a_topic_page_and_its_search_work_from_the_keyboard(
+    page: Any, server: Server, axe_source: str
+) -> None:
+    page.goto(f"{server.url}/jams/demo/")
+    topic_url = page.locator("a[href*='/topics/']").first.get_attribute("href")
+    assert topic_url
+    page.goto(f"{server.url}{topic_url}")
+    page.add_script_tag(content=axe_source)
+    assert page.evaluate(AXE_RUN) == []
+    page.get_by_label("Search this topic for").focus()
+    page.keyboard.type("the")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/search/?topic=*")
+    assert page.locator("#id_topic").input_value() == topic_url.rstrip("/").rsplit("/", 1)[1]
+    assert page.locator("ol.search-results mark").count() > 0
+    page.add_script_tag(content=axe_source)
+    assert page.evaluate(AXE_RUN) == []
+
+
 @pytest.fixture(scope="module")
 def results_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The demo after voting, with an analysis run: themes, groups, a report."""

@@ -219,8 +219,12 @@ def test_the_page_lists_results_with_links_to_their_threads(
     html = page(client, jam, q="kindergarten")
     assert "0 posts found" in html
     assert "No visible post has all these words" in html
-    # The jam's menu leads there.
-    assert f'href="{reverse("ideas:search", args=[jam.slug])}"' in page(client, jam)
+    # The jam's menu leads there, and a topic's page searches that topic.
+    search = reverse("ideas:search", args=[jam.slug])
+    assert f'href="{search}"' in page(client, jam)
+    topic_page = client.get(reverse("ideas:topic", args=[jam.slug, post.topic_id])).content
+    assert f'action="{search}"'.encode() in topic_page
+    assert f'name="topic" value="{post.topic_id}"'.encode() in topic_page
 
 
 def test_the_page_pages_through_many_results(
