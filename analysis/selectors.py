@@ -562,13 +562,14 @@ def theme_post_rows(
         hidden_at__isnull=True,
         pk__in=PostTheme.objects.filter(theme=theme).values("post_id"),
     )
-    return (
-        where_words(posts, "body", query)
-        .order_by(*POST_ORDERS[post_order(order)])
-        .values_list(
-            "id", "idea_id", "body", "topic__title", "created_at", "sentiment",
-            "agree_count", "disagree_count",
-        )
+    return _post_rows(where_words(posts, "body", query), order)
+
+
+def _post_rows(posts: QuerySet[Post], order: str) -> QuerySet[Post, tuple[Any, ...]]:
+    """``posts`` in ``order`` as the rows listed and downloaded (see ``theme_post_rows``)."""
+    return posts.order_by(*POST_ORDERS[post_order(order)]).values_list(
+        "id", "idea_id", "body", "topic__title", "created_at", "sentiment",
+        "agree_count", "disagree_count",
     )  # fmt: skip
 
 
@@ -577,14 +578,7 @@ def word_post_rows(
 ) -> QuerySet[Post, tuple[Any, ...]]:
     """The jam's visible posts with the words of ``query`` (the search page's,
     in one topic if given), in ``order``, as rows of ``theme_post_rows``."""
-    return (
-        matching_posts(jam=jam, query=query, topic_id=topic_id)
-        .order_by(*POST_ORDERS[post_order(order)])
-        .values_list(
-            "id", "idea_id", "body", "topic__title", "created_at", "sentiment",
-            "agree_count", "disagree_count",
-        )
-    )  # fmt: skip
+    return _post_rows(matching_posts(jam=jam, query=query, topic_id=topic_id), order)
 
 
 def theme_detail(
