@@ -110,6 +110,24 @@ def test_page_is_accessible(page: Any, server: Server, axe_source: str, path: st
     assert page.evaluate(AXE_RUN) == []
 
 
+def test_no_page_scrolls_sideways_at_1024_pixels_in_german(browser: Any, server: Server) -> None:
+    """The jam bar wraps: the organizer's menu in German (the longest
+    labels) once made every jam page 1,422 pixels wide, at any width."""
+    context = browser.new_context(
+        base_url=server.url,
+        viewport={"width": 1024, "height": 800},
+        extra_http_headers={"Accept-Language": "de"},
+    )
+    page = context.new_page()
+    sign_in(page, "organizer@example.com")
+    for path in PAGES:
+        page.goto(path)
+        assert page.locator("html[lang=de]").count() == 1, path
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 1024, (path, width)
+    context.close()
+
+
 def test_a_topic_page_and_its_search_work_from_the_keyboard(
     page: Any, server: Server, axe_source: str
 ) -> None:
