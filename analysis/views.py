@@ -75,9 +75,10 @@ def analysis(request: HttpRequest, slug: str) -> HttpResponse:
     ctx = jam_for_request(request, slug, Action.VIEW_PULSE)
     page = selectors.analysis_page(jam=ctx.jam)
     words = WordsForm(request.GET or None)
+    query = words.query()
     found = None
-    if page.run is not None and words.query().terms:
-        found = selectors.words_in_themes(run=page.run, query=words.query())
+    if page.run is not None and query.terms:
+        found = selectors.words_in_themes(run=page.run, query=query)
     themes = [
         {
             "theme": theme,

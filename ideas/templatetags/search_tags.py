@@ -41,9 +41,9 @@ def search_excerpt(text: str, words: Sequence[str]) -> SafeString:
         space = text.rfind(" ", start, end)
         end = space if space > start else end
     shown = text[start:end]
-    pieces = [escape(piece) for piece in (pattern.split(shown) if pattern else [shown])]
-    found = (
-        [f"<mark>{escape(m.group(0))}</mark>" for m in pattern.finditer(shown)] if pattern else []
-    )
-    html = "".join(p + (found[i] if i < len(found) else "") for i, p in enumerate(pieces))
-    return mark_safe(("… " if start else "") + html + (" …" if end < len(text) else ""))  # noqa: S308  every piece of text is escaped above
+    html, done = [], 0
+    for match in pattern.finditer(shown) if pattern else ():
+        html += [escape(shown[done : match.start()]), f"<mark>{escape(match.group(0))}</mark>"]
+        done = match.end()
+    html.append(escape(shown[done:]))
+    return mark_safe(("… " if start else "") + "".join(html) + (" …" if end < len(text) else ""))  # noqa: S308  every piece of text is escaped above
