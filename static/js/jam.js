@@ -446,7 +446,30 @@ document.addEventListener("jam:error", (event) => {
   }
 });
 
+// --- Wide tables -----------------------------------------------------------
+// A table wider than the window scrolls inside its own region
+// (.table-scroll) rather than the page scrolling sideways. The region is in
+// the tab order in the HTML, so that without this script a keyboard can
+// still scroll it; with it, only a region that does scroll stays there.
+
+function fitTableRegions() {
+  if (!("ResizeObserver" in window)) return;
+  const observer = new ResizeObserver((entries) => {
+    for (const entry of entries) {
+      const region = entry.target.closest(".table-scroll");
+      if (region.scrollWidth > region.clientWidth) region.setAttribute("tabindex", "0");
+      else region.removeAttribute("tabindex");
+    }
+  });
+  for (const region of document.querySelectorAll(".table-scroll")) {
+    observer.observe(region);
+    if (region.firstElementChild) observer.observe(region.firstElementChild);
+  }
+}
+
 // --- Start ---------------------------------------------------------------------
+
+fitTableRegions();
 
 startCountdowns();
 loadNotificationCount();

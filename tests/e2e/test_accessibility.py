@@ -178,3 +178,49 @@ def test_analysis_pages_with_results_are_accessible(
         page.add_script_tag(content=axe_source)
         assert page.evaluate(AXE_RUN) == [], path
     context.close()
+
+
+def test_at_320_pixels_only_a_wide_table_scrolls_sideways_in_its_own_region(
+    browser: Any, results_server: Server, axe_source: str
+) -> None:
+    """WCAG reflow: at 320 CSS pixels (a 1,280 px window zoomed to 400 %)
+    no page scrolls sideways; a table too wide for it scrolls inside a
+    named region that the keyboard can reach and scroll. Once measured,
+    the members, console, analysis and report pages were 350-776 px wide."""
+    context = browser.new_context(
+        base_url=results_server.url,
+        viewport={"width": 320, "height": 640},
+        extra_http_headers={"Accept-Language": "de"},
+        bypass_csp=True,
+    )
+    page = context.new_page()
+    sign_in(page, "organizer@example.com")
+    page.goto("/jams/demo/analysis/")
+    theme_url = page.locator("a[href*='/analysis/themes/']").first.get_attribute("href")
+    page.goto("/jams/demo/voting/")
+    results_url = page.locator("a[href$='/results/']").first.get_attribute("href")
+    assert theme_url and results_url
+    for path in [*PAGES, "/jams/demo/report/", theme_url, results_url]:
+        response = page.goto(path)
+        assert response is not None and response.status == 200, path
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 320, (path, width)
+
+    page.goto("/jams/demo/members/")
+    region = page.locator(".table-scroll")
+    assert region.get_attribute("role") == "region"
+    assert region.get_attribute("aria-labelledby") == "members-heading"
+    assert region.evaluate("r => r.scrollWidth > r.clientWidth")
+    assert region.get_attribute("tabindex") == "0"
+    page.add_script_tag(content=axe_source)
+    assert page.evaluate(AXE_RUN) == []
+    region.focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function("document.querySelector('.table-scroll').scrollLeft > 0")
+    # Wide enough for the table: the region leaves the tab order.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.wait_for_function("!document.querySelector('.table-scroll').hasAttribute('tabindex')")
+    page.set_viewport_size({"width": 320, "height": 640})
+    page.wait_for_function("document.querySelector('.table-scroll').tabIndex === 0")
+    context.close()
