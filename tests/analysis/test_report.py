@@ -288,6 +288,20 @@ def test_report_page_renders_charts_escaped_text_and_few_queries(
     assert reverse("analysis:report_download", args=[finished["jam"].slug, "pdf"]) in html
 
 
+def test_the_hourly_table_is_in_utc_as_its_heading_says(finished) -> None:
+    """Jam pages show the jam's time zone; the activity table's hours are
+    UTC, like its chart (a jam in Kolkata once saw 14:30 for 09:00 UTC)."""
+    jam = finished["jam"]
+    Jam.objects.filter(pk=jam.pk).update(time_zone="Asia/Kolkata")
+    client = client_for(finished["people"][Role.EXECUTIVE])
+    html = client.get(reverse("analysis:report", args=[jam.slug])).content.decode()
+    table = html[html.index('<table class="by-hour">') :]
+    assert "Hour (UTC)" in table
+    first = re.search(r'<th scope="row"><time datetime="([^"]+)">([^<]+)</time>', table)
+    assert first is not None
+    assert first.groups() == (START.isoformat(), "2025-03-01 09:00")
+
+
 # --- Permissions -------------------------------------------------------------------
 
 STAGES = (Stage.SETUP, Stage.DISCUSSION, Stage.VOTING, Stage.CLOSED, Stage.PUBLISHED)
