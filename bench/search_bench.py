@@ -1,6 +1,10 @@
 """Time of a post search (ideas/search.py) in a jam of N posts, median of R
-runs of each query, with PostgreSQL's word index and, side by side in the
-same run, without it.
+runs of each query, with PostgreSQL's word indexes of the folded texts
+(migration 0003) and, side by side in the same run, with indexes of the
+unfolded texts (as migration 0002 built them; the search then ignores case,
+not accents) and without an index; and how long building each pair of
+indexes CONCURRENTLY takes. On SQLite, the regular expressions on the
+folded texts and, for the cost of folding, on the texts as written.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python -m bench.search_bench [--posts 200000] [--runs 15] \\
@@ -59,9 +63,13 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.contrib.postgres.indexes import GinIndex
+    from django.contrib.postgres.search import SearchVector
     from django.db import connection
+    from django.db.models import F
     from django.test.utils import setup_test_environment
 
+    from ideas import search as search_module
     from ideas.models import Idea, Post
     from ideas.search import parse_query, search
     from jams.models import Jam, Topic
@@ -100,6 +108,24 @@ def main() -> None:
             f"written in {time.perf_counter() - started:.0f} s; load {os.getloadavg()[0]:.1f}"
         )
 
+        def indexes_drop(names: list[str]) -> None:
+            with connection.cursor() as cursor:
+                for name in names:
+                    cursor.execute(f"DROP INDEX {name}")
+
+        def indexes_build(words: dict[str, SearchVector]) -> float:
+            """Seconds to build GIN indexes of ``words`` as migrations do, then ANALYZE."""
+            began = time.perf_counter()
+            with connection.schema_editor(atomic=False) as editor:
+                for model, field in ((Post, "body"), (Idea, "title")):
+                    index = GinIndex(words[field], name=f"bench_{field}")
+                    editor.add_index(model, index, concurrently=True)
+            took = time.perf_counter() - began
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE ideas_post")
+                cursor.execute("ANALYZE ideas_idea")
+            return took
+
         def timed(query: str) -> tuple[float, int]:
             parsed = parse_query(query)
             times, total = [], 0
@@ -112,20 +138,38 @@ def main() -> None:
             return statistics.median(times), total
 
         postgres = connection.vendor == "postgresql"
-        variants = ["with the index", "without it"] if postgres else ["regular expressions"]
+        variants = (
+            ["folded indexes (0003)", "unfolded indexes (0002)", "no index"]
+            if postgres
+            else ["folded texts (0003)", "texts as written (0002)"]
+        )
+        folded_words = search_module.WORDS
+        unfolded_words = {field: SearchVector(field, config="simple") for field in folded_words}
+        builds: dict[str, float] = {}
         rows: dict[str, list[tuple[float, int]]] = {query: [] for query in QUERIES}
         for variant in variants:
-            if variant == "without it":
-                with connection.cursor() as cursor:
-                    cursor.execute("DROP INDEX post_words")
-                    cursor.execute("DROP INDEX idea_title_words")
+            if variant == "unfolded indexes (0002)":
+                indexes_drop(["post_folded_words", "idea_folded_title_words"])
+                builds["unfolded"] = indexes_build(unfolded_words)
+                search_module.WORDS = unfolded_words
+            if variant == "no index":
+                indexes_drop(["bench_body", "bench_title"])
+                search_module.WORDS = folded_words
+            if variant == "texts as written (0002)":
+                # SQLite's cost of folding each text (a Python call per row):
+                # the same regular expressions on the texts as they are.
+                search_module.FOLDED = {field: F(field) for field in folded_words}
             for query in QUERIES:
                 rows[query].append(timed(query))
+        if postgres:
+            builds["folded"] = indexes_build(folded_words)
         print(f"| query | found | {' | '.join(f'median ms, {v}' for v in variants)} |")
         print(f"|---|---|{'---|' * len(variants)}")
         for query, figures in rows.items():
             cells = " | ".join(f"{1000 * seconds:.1f}" for seconds, _ in figures)
             print(f"| `{query}` | {figures[0][1]} | {cells} |")
+        for name, seconds in builds.items():
+            print(f"building the two {name} indexes CONCURRENTLY: {seconds:.1f} s")
         print(f"load after: {os.getloadavg()[0]:.1f}")
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)

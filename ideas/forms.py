@@ -71,7 +71,8 @@ class WordsForm(forms.Form):
         required=False,
         strip=True,
         help_text=_(
-            "Every word must be there; a word also finds longer words that start with it. "
+            "Every word must be there, whatever its case and accents; a word also finds "
+            "longer words that start with it. "
             'Put a phrase in "quotes"; a minus leaves a word out (-parking).'
         ),
     )

@@ -1,17 +1,18 @@
 """Searching a jam's posts (selectors: reads only).
 
 One query language on every database: words, each matching the words of a
-post that start with it, case aside ("school" finds "Schools" and
-"schooling"); "a phrase in quotes", its words in that order; and -word or
--"a phrase" to leave posts out. Every word and phrase must be there. No
+post that start with it, case and accents aside ("school" finds "Schools"
+and "schooling", "ecole" finds "École", "strasse" finds "Straße"; see
+ideas/folding.py); "a phrase in quotes", its words in that order; and -word
+or -"a phrase" to leave posts out. Every word and phrase must be there. No
 language's stemming and no stop words, so it treats German, Spanish and
-French posts as it treats English ones; accents count ("ecole" does not find
-"école").
+French posts as it treats English ones.
 
-PostgreSQL answers from GIN indexes of the posts' words and the ideas'
-titles (``to_tsvector('simple', body)``, migration 0002); SQLite, the embedded
-default, tests each visible post of the jam with a regular expression, which
-is fine for a trial jam and nothing bigger.
+PostgreSQL answers from GIN indexes of the words of the posts' and the
+ideas' titles' folded texts (``to_tsvector('simple', jam_fold(body))``,
+migration 0003); SQLite, the embedded default, tests each visible post of
+the jam with a regular expression on its folded text, which is fine for a
+trial jam and nothing bigger.
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ from typing import Any
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Avg, Count, F, Func, Q, QuerySet, TextField
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from jams.errors import Invalid
 from jams.models import Jam, Topic
 
+from .folding import fold
 from .models import Idea, Post
 from .selectors import POST_ORDERS, post_order
 
@@ -42,11 +44,18 @@ TOPICS_LISTED = 20
 
 SEARCH_CONFIG = "simple"
 """The PostgreSQL text search configuration: lower-cases, keeps every word."""
-POST_WORDS = SearchVector("body", config=SEARCH_CONFIG)
-TITLE_WORDS = SearchVector("title", config=SEARCH_CONFIG)
-"""The expressions the GIN indexes of migration 0002 are built on
-(posts' texts, ideas' titles); a query must use exactly these for
-PostgreSQL to use the indexes."""
+
+
+def _folded(field: str) -> Func:
+    """A column's text folded (ideas.folding.fold) by the database."""
+    return Func(F(field), function="jam_fold", output_field=TextField())
+
+
+FOLDED = {"body": _folded("body"), "title": _folded("title")}
+WORDS = {field: SearchVector(text, config=SEARCH_CONFIG) for field, text in FOLDED.items()}
+"""The expressions the GIN indexes of migration 0003 are built on (posts'
+texts, ideas' titles); a query must use exactly these for PostgreSQL to use
+the indexes."""
 IDEAS_LISTED = 10
 
 # A term: an optional minus, then "a phrase" (the closing quote may be
@@ -58,7 +67,7 @@ _WORD = re.compile(r"[^\W_]+")
 
 @dataclass(frozen=True)
 class Term:
-    """A word, or a phrase's words in order; all lower-case."""
+    """A word, or a phrase's words in order; all folded (lower case, no accents)."""
 
     words: tuple[str, ...]
     excluded: bool = False
@@ -95,7 +104,7 @@ def parse_query(text: str) -> ParsedQuery:
     terms = []
     for match in _TERM.finditer(text):
         minus, phrase, bare = match.groups()
-        words = tuple(word.lower() for word in _WORD.findall(phrase or bare or ""))
+        words = tuple(_WORD.findall(fold(phrase or bare or "")))
         if words:
             terms.append(Term(words, excluded=minus == "-"))
     if text and not any(not term.excluded for term in terms):
@@ -124,8 +133,9 @@ def _tsquery(terms: Sequence[Term]) -> str:
 
 
 def _pattern(term: Term) -> str:
-    """The regular expression for a term on SQLite: each word at the start of
-    a word of the post, a phrase's words with nothing but non-letters between."""
+    """The regular expression for a term on SQLite, against the folded text:
+    each word at the start of a word of the post, a phrase's words with
+    nothing but non-letters between."""
     return r"(?<![^\W_])" + r"[^\W_]*[\W_]+".join(re.escape(word) for word in term.words)
 
 
@@ -135,12 +145,12 @@ def where_words(rows: QuerySet[Any], field: str, query: ParsedQuery) -> QuerySet
     if not query.terms:
         return rows
     if connection.vendor == "postgresql":
-        words = POST_WORDS if field == "body" else TITLE_WORDS
-        return rows.annotate(words=words).filter(
+        return rows.alias(words=WORDS[field]).filter(
             words=SearchQuery(_tsquery(query.terms), config=SEARCH_CONFIG, search_type="raw")
         )
+    rows = rows.alias(folded=FOLDED[field])
     for term in query.terms:
-        condition = Q(**{f"{field}__iregex": _pattern(term)})
+        condition = Q(folded__regex=_pattern(term))
         rows = rows.exclude(condition) if term.excluded else rows.filter(condition)
     return rows
 

@@ -1,0 +1,91 @@
+"""Folding text for search: lower case, accents and other marks off, so that
+"ecole" finds "École", "strasse" finds "Straße" and "senor" finds "Señor".
+
+The same folding runs in Python (queries, highlighting, SQLite's
+``jam_fold`` function) and in PostgreSQL (the ``jam_fold`` SQL function of
+migration 0003, which the search indexes are built on): lower case, the
+compatibility decomposition (NFKD: "é" becomes "e" and a combining accent,
+"ﬁ" becomes "fi"), the combining marks in ``MARKS`` removed, and the
+``LETTERS`` that have no decomposition ("ß", "ø", "ł", ...) spelled out.
+A test holds the two to the same output.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+MARKS = r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
+"""The combining marks folding removes (diacritics of Latin, Greek and
+Cyrillic letters), as a regular expression both Python and PostgreSQL read."""
+
+LETTERS = {
+    "ß": "ss",
+    "æ": "ae",
+    "œ": "oe",
+    "þ": "th",
+    "ø": "o",
+    "ł": "l",
+    "đ": "d",
+    "ð": "d",
+    "ħ": "h",
+    "ı": "i",  # noqa: RUF001  the dotless i is the point
+    "ς": "σ",  # noqa: RUF001  final sigma to sigma
+}
+"""Lower-case letters without a decomposition, and what they fold to (the
+Greek final sigma: Python's lower() writes it at a word's end, PostgreSQL's
+never does)."""
+
+_MARKS = re.compile(MARKS)
+_LETTERS = str.maketrans(LETTERS)
+
+
+def fold(text: str) -> str:
+    """``text`` as the search sees it (see the module's docstring)."""
+    if text.isascii():
+        return text.lower()
+    return _MARKS.sub("", unicodedata.normalize("NFKD", text.lower())).translate(_LETTERS)
+
+
+def folded_with_origins(text: str) -> tuple[str, list[int]]:
+    """``text`` folded one character at a time, and for each character of the
+    result the index in ``text`` of the character it came from (a match in
+    the folded text is marked in the original)."""
+    if text.isascii():
+        return text.lower(), list(range(len(text)))
+    parts, origins = [], []
+    for index, char in enumerate(text):
+        folded = fold(char)
+        parts.append(folded)
+        origins += [index] * len(folded)
+    return "".join(parts), origins
+
+
+def postgresql_function_sql() -> str:
+    """The SQL that defines ``jam_fold(text)`` in PostgreSQL as ``fold``
+    (migration 0003 holds a copy: a migration must not change when this
+    module does; tests/ideas/test_search.py compares the two)."""
+    single = {k: v for k, v in LETTERS.items() if len(v) == 1}
+    expression = f"regexp_replace(normalize(lower($1), NFKD), '{MARKS}', '', 'g')"
+    expression = f"translate({expression}, '{''.join(single)}', '{''.join(single.values())}')"
+    for letter, spelled in LETTERS.items():
+        if len(spelled) > 1:
+            expression = f"replace({expression}, '{letter}', '{spelled}')"
+    # As in fold(), ASCII (as many bytes as characters) only needs lower():
+    # a search that rechecks rows, and an index build, fold most texts cheaply.
+    # Not STRICT: PostgreSQL inlines a strict function only if its body is
+    # strict, which a CASE is not, and a call that is not inlined costs
+    # about as much again as the folding (NULL still gives NULL).
+    return (
+        "CREATE OR REPLACE FUNCTION jam_fold(text) RETURNS text"
+        " LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT"
+        f" CASE WHEN octet_length($1) = length($1) THEN lower($1) ELSE {expression} END $$"
+    )
+
+
+def sqlite_function_add(connection: BaseDatabaseWrapper, **_: object) -> None:
+    """Give an SQLite connection ``jam_fold`` (the connection_created signal)."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function("jam_fold", 1, fold, deterministic=True)
