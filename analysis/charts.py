@@ -188,3 +188,45 @@ def sentiment_timeline(
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every interpolated text is escaped
+
+
+def count_bars(
+    counts: Sequence[int],
+    *,
+    start: datetime,
+    end: datetime,
+    chart_id: str,
+    title: str,
+    desc: str,
+    width: int = 720,
+    height: int = 120,
+) -> SafeString:
+    """A count per time bucket (``start`` to ``end``, equal buckets) as bars
+    over a time axis labelled at both ends in UTC, the largest count at the
+    top left."""
+    left, right, top, bottom = 40, 10, 10, 24
+    plot_w, plot_h = width - left - right, height - top - bottom
+    parts = _open(width, height, chart_id, title, desc, "chart count-bars")
+    peak = max(counts, default=0)
+    base = top + plot_h
+    parts.append(
+        f'<line x1="{left}" y1="{base}" x2="{width - right}" y2="{base}" stroke="{MUTED}"/>'
+        f'<text x="{left - 6}" y="{top + 10}" text-anchor="end" font-size="11" '
+        f'fill="{MUTED}">{peak}</text>'
+    )
+    step = plot_w / max(1, len(counts))
+    bar_w = max(1.0, step * 0.8)
+    for i, count in enumerate(counts):
+        if count:
+            h = max(1.0, plot_h * count / peak)
+            parts.append(
+                f'<rect x="{left + i * step:.1f}" y="{base - h:.1f}" width="{bar_w:.1f}" '
+                f'height="{h:.1f}" fill="{ACCENT}"/>'
+            )
+    for moment, x, anchor in ((start, left, "start"), (end, width - right, "end")):
+        parts.append(
+            f'<text x="{x}" y="{height - 8}" text-anchor="{anchor}" font-size="11" '
+            f'fill="{INK}">{escape(moment.strftime("%Y-%m-%d %H:%M"))} UTC</text>'
+        )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308 - every interpolated text is escaped

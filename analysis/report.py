@@ -29,7 +29,6 @@ from django.core.mail import EmailMessage, mailers
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import Count, F, Q, Sum
-from django.db.models.functions import Substr, TruncHour
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import escape, strip_tags
@@ -38,6 +37,7 @@ from django.utils.translation import gettext as _
 
 from ideas.models import Idea, Post, Reaction, ReactionValue
 from jams import realtime
+from jams.hours import hour_expression, per_hour
 from jams.models import Event, Jam, Membership, Phase, Topic
 from jams.rules import Action, jam_require
 from jams.selectors import jam_context_for
@@ -613,29 +613,12 @@ def _markers(jam: Jam) -> list[tuple[datetime, str, str]]:
     return sorted(markers)
 
 
-def _hour(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def _hour_of_sqlite(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%d %H").replace(tzinfo=UTC)
-
-
-def _hour_expression() -> tuple[Any, Callable[[Any], datetime]]:
-    """The UTC hour of ``created_at`` as a database expression, and how to read it back.
-    SQLite stores UTC text, so its first 13 characters are the hour; Django's
-    ``TruncHour`` calls a Python function per row there (2 s for 150,000 reactions)."""
-    if connection.vendor == "sqlite":
-        return Substr("created_at", 1, 13), _hour_of_sqlite
-    return TruncHour("created_at", tzinfo=UTC), _hour
-
-
 def _per_topic_and_hour(
     queryset: Any, topic: str
 ) -> tuple[dict[int | None, int], dict[datetime, int]]:
     """Rows per topic and rows per UTC hour of ``created_at``, from one grouped query
     (topic x hour: a few hundred rows) instead of one scan for each."""
-    expression, read = _hour_expression()
+    expression, read = hour_expression()
     rows = (
         queryset.order_by()
         .annotate(hour=expression)
@@ -649,13 +632,6 @@ def _per_topic_and_hour(
         if hour:
             by_hour[read(hour)] += n
     return by_topic, by_hour
-
-
-def _per_hour(queryset: Any) -> dict[datetime, int]:
-    """Rows per UTC hour of ``created_at``, grouped in the database."""
-    expression, read = _hour_expression()
-    rows = queryset.order_by().annotate(hour=expression).values_list("hour").annotate(n=Count("id"))
-    return {read(hour): n for hour, n in rows if hour}
 
 
 def _people_by_topic(posts: Any, reactions: Any) -> dict[int, int]:
@@ -695,7 +671,7 @@ def _participation(jam: Jam, *, members: int, rounds: list[RoundReport]) -> Part
 
     post_counts, post_hours = _per_topic_and_hour(posts, "topic_id")
     reaction_counts, reaction_hours = _per_topic_and_hour(reactions, "post__topic_id")
-    ballot_hours = _per_hour(ballots)
+    ballot_hours = {hour: row["n"] for hour, row in per_hour(ballots).items()}
     vote_counts = dict(
         RankedIdeaResult.objects.filter(result__round__jam=jam)
         .order_by()

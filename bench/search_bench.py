@@ -14,10 +14,10 @@ It creates its own test database (``test_<name>`` of DATABASE_URL; SQLite
 when unset, which has no index to drop), writes ``--posts`` posts into one
 jam of 10 topics, their texts the Pol.is comments of ``--data`` in turn
 (real wording and word frequencies), each under an idea of its own titled
-with its first eight words, and times ``ideas.search.search`` (the four
+with its first eight words, and times ``ideas.search.search`` (the six
 queries of a results page: count and mean tone, count per topic, a page of
-50 posts, up to 10 ideas by title) for a rare word, a common word, two
-words, a phrase and a word left out.
+50 posts, up to 10 ideas by title, all posts and those found per hour) for
+a rare word, a common word, two words, a phrase and a word left out.
 """
 
 from __future__ import annotations
@@ -56,6 +56,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--posts", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument(
+        "--runs-unindexed", type=int, default=3, help="runs of each query without an index"
+    )
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared/datasets/polis")
     args = parser.parse_args()
     texts = comment_texts(args.data)
@@ -71,7 +74,7 @@ def main() -> None:
 
     from ideas import search as search_module
     from ideas.models import Idea, Post
-    from ideas.search import parse_query, search
+    from ideas.search import parse_query, search, words_over_time
     from jams.models import Jam, Topic
 
     setup_test_environment()
@@ -126,10 +129,20 @@ def main() -> None:
                 cursor.execute("ANALYZE ideas_idea")
             return took
 
-        def timed(query: str) -> tuple[float, int]:
+        def timed_over_time(query: str, runs: int) -> float:
+            """Median seconds of words_over_time alone (two of search()'s queries)."""
+            parsed = parse_query(query)
+            times = []
+            for _ in range(runs):
+                began = time.perf_counter()
+                words_over_time(jam=jam, query=parsed)
+                times.append(time.perf_counter() - began)
+            return statistics.median(times)
+
+        def timed(query: str, runs: int) -> tuple[float, int]:
             parsed = parse_query(query)
             times, total = [], 0
-            for _ in range(args.runs):
+            for _ in range(runs):
                 began = time.perf_counter()
                 results = search(jam=jam, query=parsed, topics=topics)
                 list(results.posts)
@@ -147,6 +160,7 @@ def main() -> None:
         unfolded_words = {field: SearchVector(field, config="simple") for field in folded_words}
         builds: dict[str, float] = {}
         rows: dict[str, list[tuple[float, int]]] = {query: [] for query in QUERIES}
+        over_time: dict[str, float] = {}
         for variant in variants:
             if variant == "unfolded indexes (0002)":
                 indexes_drop(["post_folded_words", "idea_folded_title_words"])
@@ -159,8 +173,11 @@ def main() -> None:
                 # SQLite's cost of folding each text (a Python call per row):
                 # the same regular expressions on the texts as they are.
                 search_module.FOLDED = {field: F(field) for field in folded_words}
+            runs = args.runs_unindexed if variant == "no index" else args.runs
             for query in QUERIES:
-                rows[query].append(timed(query))
+                rows[query].append(timed(query, runs))
+                if not over_time.get(query):
+                    over_time[query] = timed_over_time(query, runs)
         if postgres:
             builds["folded"] = indexes_build(folded_words)
         print(f"| query | found | {' | '.join(f'median ms, {v}' for v in variants)} |")
@@ -168,6 +185,9 @@ def main() -> None:
         for query, figures in rows.items():
             cells = " | ".join(f"{1000 * seconds:.1f}" for seconds, _ in figures)
             print(f"| `{query}` | {figures[0][1]} | {cells} |")
+        print(f"of which when the posts were written (words_over_time), {variants[0]}:")
+        for query, seconds in over_time.items():
+            print(f"  `{query}`: {1000 * seconds:.1f} ms")
         for name, seconds in builds.items():
             print(f"building the two {name} indexes CONCURRENTLY: {seconds:.1f} s")
         print(f"load after: {os.getloadavg()[0]:.1f}")

@@ -89,10 +89,14 @@ class WordsForm(forms.Form):
 
 
 class SearchForm(WordsForm):
-    """A search of the jam's posts: its words, a topic, an order."""
+    """A search of the jam's posts: its words, a topic, an order, and whether
+    to show when the posts found were written (a link asks for it: it
+    groups every post of the jam by the hour, which costs more than the
+    search itself in a large jam)."""
 
     topic = forms.TypedChoiceField(label=_("Topic"), required=False, coerce=int, empty_value=None)
     order = forms.ChoiceField(label=_("Order"), required=False, choices=POST_ORDER_LABELS.items())
+    when = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: object, topics: Sequence[Topic] = (), **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

@@ -20,17 +20,18 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Avg, Count, F, Func, Q, QuerySet, TextField
+from django.db.models import Avg, Count, F, Func, Q, QuerySet, Sum, TextField
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from jams.errors import Invalid
+from jams.hours import per_hour
 from jams.models import Jam, Topic
 
 from .folding import fold
@@ -206,6 +207,86 @@ class TopicCount:
 
 
 @dataclass(frozen=True)
+class TimeBucket:
+    """An hour, day or week (UTC) of the jam, and its posts with the words."""
+
+    start: datetime
+    end: datetime
+    posts: int
+    """Visible posts written in it (in the topic searched, if one is)."""
+    found: int
+    """Of them, those with the words."""
+    scored: int = 0
+    tone_sum: float = 0.0
+
+    @property
+    def share(self) -> float:
+        return self.found / self.posts if self.posts else 0.0
+
+    @property
+    def sentiment(self) -> float | None:
+        """Mean sentiment of the scored posts found."""
+        return self.tone_sum / self.scored if self.scored else None
+
+
+BUCKET_WIDTHS = [(timedelta(hours=1), 7 * 24), (timedelta(days=1), 26 * 7), (timedelta(weeks=1), 0)]
+"""Bucket widths, each used while the jam's posts span at most so many of
+them (hours for a week, days for half a year, weeks beyond): a jam is
+read by the hour, a long-running or imported one by the day or week."""
+
+
+@dataclass(frozen=True)
+class OverTime:
+    """When the posts with the words were written, against all posts."""
+
+    width: timedelta
+    buckets: list[TimeBucket]
+    """Every bucket from the jam's first post to its last, empty ones too."""
+
+    @property
+    def peak(self) -> TimeBucket | None:
+        """The (first) bucket with the most posts found."""
+        return max(self.buckets, key=lambda bucket: bucket.found, default=None)
+
+    @property
+    def unit(self) -> str:
+        return {timedelta(hours=1): "hour", timedelta(days=1): "day"}.get(self.width, "week")
+
+
+def words_over_time(*, jam: Jam, query: ParsedQuery, topic_id: int | None = None) -> OverTime:
+    """The jam's visible posts (of a topic, if given) and those of them that
+    match ``query``, per hour, day or week (BUCKET_WIDTHS): two grouped
+    queries, whatever the number of posts."""
+    everything = per_hour(matching_posts(jam=jam, query=NO_WORDS, topic_id=topic_id))
+    found = per_hour(
+        matching_posts(jam=jam, query=query, topic_id=topic_id),
+        scored=Count("sentiment"),
+        tone_sum=Sum("sentiment"),
+    )
+    if not everything:
+        return OverTime(timedelta(hours=1), [])
+    first, last = min(everything), max(everything)
+    width = next(width for width, most in BUCKET_WIDTHS if not most or last - first < width * most)
+    if width > timedelta(hours=1):
+        first = first.replace(hour=0)  # days and weeks start at midnight (UTC)
+    count = (last - first) // width + 1
+    posts, hits, scored, tone = [0] * count, [0] * count, [0] * count, [0.0] * count
+    for hour, row in everything.items():
+        posts[(hour - first) // width] += row["n"]
+    for hour, row in found.items():
+        i = (hour - first) // width
+        hits[i] += row["n"]
+        scored[i] += row["scored"]
+        tone[i] += row["tone_sum"] or 0.0
+    starts = [first + i * width for i in range(count + 1)]
+    buckets = [
+        TimeBucket(starts[i], starts[i + 1], posts[i], hits[i], scored[i], tone[i])
+        for i in range(count)
+    ]
+    return OverTime(width, buckets)
+
+
+@dataclass(frozen=True)
 class SearchResults:
     query: ParsedQuery
     order: str
@@ -219,6 +300,8 @@ class SearchResults:
     by_topic: list[TopicCount]
     """How many matching posts each topic has, most first; over all topics,
     whichever one the results are filtered to."""
+    over_time: OverTime | None
+    """When the posts found were written (words_over_time), if asked for."""
 
 
 def search(
@@ -229,11 +312,13 @@ def search(
     topic_id: int | None = None,
     order: str = "",
     page: str | int | None = None,
+    over_time: bool = False,
 ) -> SearchResults:
     """One page of the jam's visible posts that match ``query``, with how many
     match, their mean tone and how many are in each topic, and the ideas whose
-    title has the words: four queries. ``topics`` are the jam's, localized
-    (jams.selectors.topics_localize), to name them."""
+    title has the words: four queries; with ``over_time``, also when they
+    were written (words_over_time), two more. ``topics`` are the jam's,
+    localized (jams.selectors.topics_localize), to name them."""
     order = post_order(order)
     titles = {topic.pk: topic.local.title for topic in topics}
     matches = matching_posts(jam=jam, query=query, topic_id=topic_id)
@@ -277,4 +362,5 @@ def search(
             TopicCount(row["topic_id"], titles.get(row["topic_id"], ""), row["n"])
             for row in per_topic
         ],
+        over_time=words_over_time(jam=jam, query=query, topic_id=topic_id) if over_time else None,
     )

@@ -244,5 +244,6 @@ def search(request: HttpRequest, slug: str) -> HttpResponse:
             topic_id=form.cleaned_data["topic"],
             order=form.cleaned_data["order"],
             page=request.GET.get("page"),
+            over_time=form.cleaned_data["when"],
         )
     return jam_render(request, "ideas/search.html", ctx, form=form, results=results)

@@ -1,5 +1,6 @@
-"""The search results' excerpts: the part of a post where the words are,
-with them marked."""
+"""The search results' excerpts (the part of a post where the words are,
+with them marked) and when the posts found were written (a chart and its
+summary)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ from collections.abc import Sequence
 from django import template
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from analysis import charts
 from ideas.folding import folded_with_origins
+from ideas.search import OverTime
 
 register = template.Library()
 
@@ -56,3 +61,60 @@ def search_excerpt(text: str, words: Sequence[str]) -> SafeString:
         done = word_end
     html.append(escape(text[done:end]))
     return mark_safe(("… " if start else "") + "".join(html) + (" …" if end < len(text) else ""))  # noqa: S308  every piece of text is escaped above
+
+
+@register.simple_tag
+def words_peak(over_time: OverTime) -> str:
+    """When most of the posts found were written, and their share of all the
+    posts written then; empty when none was found."""
+    peak = over_time.peak
+    if peak is None or not peak.found:
+        return ""
+    values: dict[str, int | str] = {"n": peak.found, "share": round(100 * peak.share)}
+    if over_time.unit == "hour":
+        values["when"] = peak.start.strftime("%Y-%m-%d %H:%M")
+        text = ngettext(
+            "Most in the hour from %(when)s UTC: %(n)d post, %(share)d %% of that hour's posts.",
+            "Most in the hour from %(when)s UTC: %(n)d posts, %(share)d %% of that hour's posts.",
+            peak.found,
+        )
+    elif over_time.unit == "day":
+        values["when"] = peak.start.strftime("%Y-%m-%d")
+        text = ngettext(
+            "Most on %(when)s (UTC): %(n)d post, %(share)d %% of that day's posts.",
+            "Most on %(when)s (UTC): %(n)d posts, %(share)d %% of that day's posts.",
+            peak.found,
+        )
+    else:
+        values["when"] = peak.start.strftime("%Y-%m-%d")
+        text = ngettext(
+            "Most in the week from %(when)s (UTC): %(n)d post, %(share)d %% of that week's posts.",
+            "Most in the week from %(when)s (UTC): %(n)d posts, %(share)d %% of that week's posts.",
+            peak.found,
+        )
+    return text % values
+
+
+@register.simple_tag
+def words_chart(over_time: OverTime, chart_id: str = "search-over-time") -> SafeString:
+    """The posts found per hour, day or week as bars (see words_peak)."""
+    if not over_time.buckets:
+        return mark_safe("")
+    title = {
+        "hour": _("Posts found per hour"),
+        "day": _("Posts found per day"),
+        "week": _("Posts found per week"),
+    }[over_time.unit]
+    start, end = over_time.buckets[0].start, over_time.buckets[-1].end
+    desc = _("From %(start)s to %(end)s UTC.") % {
+        "start": start.strftime("%Y-%m-%d %H:%M"),
+        "end": end.strftime("%Y-%m-%d %H:%M"),
+    }
+    return charts.count_bars(
+        [bucket.found for bucket in over_time.buckets],
+        start=start,
+        end=end,
+        chart_id=chart_id,
+        title=title,
+        desc=f"{desc} {words_peak(over_time)}".strip(),
+    )

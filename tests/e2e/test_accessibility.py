@@ -30,6 +30,7 @@ PAGES = [
     "/jams/demo/members/",
     "/jams/demo/voting/",
     "/jams/demo/search/?q=public",
+    "/jams/demo/search/?q=public&when=1",
     "/jams/demo/analysis/",
     "/jams/demo/pulse/",
     "/jams/demo/wall/",

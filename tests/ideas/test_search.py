@@ -9,7 +9,9 @@ texts as Python does.
 from __future__ import annotations
 
 import importlib
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
+from html import unescape
 
 import pytest
 from django.db import connection
@@ -30,6 +32,7 @@ from ideas.search import (
     matching_posts,
     parse_query,
     search,
+    words_over_time,
 )
 from ideas.templatetags.search_tags import search_excerpt
 from jams.errors import Invalid
@@ -192,6 +195,77 @@ def test_results_count_tone_topics_and_order(jam: Jam) -> None:
     assert len(filtered.by_topic) == 2
 
 
+def written_at(jam: Jam, moments: dict[str, datetime], **fields: object) -> None:
+    """A reply for each text of ``moments``, it and its idea's opening post
+    (titled "Idea n") written at that moment."""
+    for body, moment in moments.items():
+        post = write(jam, body, **fields)
+        Post.objects.filter(pk__in=[post.pk, post.parent_id]).update(created_at=moment)
+
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def test_when_the_posts_found_were_written_hour_by_hour(jam: Jam) -> None:
+    minutes = timedelta(minutes=1)
+    written_at(
+        jam,
+        {
+            "rent is too high": T0 + 5 * minutes,
+            "rent caps now": T0 + 50 * minutes,
+            "parks": T0 + 55 * minutes,
+            "nothing at ten": T0 + HOUR + 10 * minutes,
+            "rent and parks": T0 + 3 * HOUR + 59 * minutes,
+        },
+    )
+    Post.objects.filter(body="rent caps now").update(sentiment=-0.5)
+    Post.objects.filter(body="rent and parks").update(sentiment=0.5)
+    written_at(jam, {"rent, hidden": T0}, hidden_at=T0)  # its opening post is not hidden
+    over_time = words_over_time(jam=jam, query=parse_query("rent"))
+    assert over_time.unit == "hour"
+    # Every hour from the first post to the last, the empty one at 11 too;
+    # each reply's opening post ("Idea n") counts among all the posts.
+    assert [(b.start, b.end, b.posts, b.found) for b in over_time.buckets] == [
+        (T0, T0 + HOUR, 7, 2),
+        (T0 + HOUR, T0 + 2 * HOUR, 2, 0),
+        (T0 + 2 * HOUR, T0 + 3 * HOUR, 0, 0),
+        (T0 + 3 * HOUR, T0 + 4 * HOUR, 2, 1),
+    ]
+    first, *_, last = over_time.buckets
+    assert first.share == pytest.approx(2 / 7)
+    assert first.sentiment == -0.5  # the other post found is not scored
+    assert last.sentiment == 0.5
+    assert over_time.buckets[1].sentiment is None
+    assert over_time.peak == first
+    # The share is of the topic's posts when the search is of one topic.
+    topic = TopicFactory(jam=jam)
+    written_at(jam, {"rent in the topic": T0 + 2 * HOUR}, topic=topic)
+    in_topic = words_over_time(jam=jam, query=parse_query("rent"), topic_id=topic.pk)
+    assert [(b.start, b.posts, b.found) for b in in_topic.buckets] == [(T0 + 2 * HOUR, 2, 1)]
+
+
+@pytest.mark.parametrize(
+    ("span", "unit", "first_bucket"),
+    [
+        (timedelta(days=6, hours=23), "hour", T0),
+        (timedelta(days=8), "day", T0.replace(hour=0)),
+        (timedelta(weeks=30), "week", T0.replace(hour=0)),
+    ],
+)
+def test_a_long_jam_is_counted_by_the_day_or_the_week(
+    jam: Jam, span: timedelta, unit: str, first_bucket: datetime
+) -> None:
+    written_at(jam, {"rent first": T0, "rent last": T0 + span, "other": T0 + span / 2})
+    over_time = words_over_time(jam=jam, query=parse_query("rent"))
+    assert over_time.unit == unit
+    assert over_time.buckets[0].start == first_bucket
+    assert over_time.buckets[-1].start <= T0 + span < over_time.buckets[-1].end
+    assert sum(b.found for b in over_time.buckets) == 2
+    assert sum(b.posts for b in over_time.buckets) == 6
+    widths = {b.end - b.start for b in over_time.buckets}
+    assert widths == {over_time.width}
+
+
 def test_ideas_are_found_by_their_title(jam: Jam) -> None:
     topic = TopicFactory(jam=jam, title="Mobility")
     now = timezone.now()
@@ -237,6 +311,7 @@ def test_the_page_lists_results_with_links_to_their_threads(
     post = write(jam, "Free <em>childcare</em> for shift workers")
     write(jam, "Nothing about it")
     titled = idea_in(jam, title="Childcare vouchers")
+    Post.objects.filter(jam=jam).update(created_at=T0 + timedelta(minutes=10))  # in one hour
     client.force_login(participant)
     html = page(client, jam, q="childcare")
     assert "2 posts found" in html  # the reply, and the idea's opening post
@@ -246,6 +321,18 @@ def test_the_page_lists_results_with_links_to_their_threads(
     assert f'href="/jams/{jam.slug}/ideas/{post.idea_id}/#post-{post.pk}"' in html
     assert "Free &lt;em&gt;<mark>childcare</mark>&lt;/em&gt; for shift workers" in html
     assert "Nothing about it" not in html
+    # When they were written, on request: a chart, its summary, a table in UTC.
+    assert "<svg" not in html
+    link = re.search(r'<a href="\?([^"]+)#search-time-heading" data-search-when>', html)
+    assert link is not None
+    assert "Posts found per hour" not in html
+    html = client.get(reverse("ideas:search", args=[jam.slug]) + "?" + unescape(link[1]))
+    html = html.content.decode()
+    assert 'name="when" value="1"' in html  # kept when the form is sent again
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="chart count-bars" role="img"' in html
+    assert "Posts found per hour</title>" in html
+    assert "Most in the hour from" in html and "2 posts, 40 % of that hour" in html
+    assert '>2026-03-02 09:00</time></th><td class="number">2</td><td class="number">5</td>' in html
     html = page(client, jam, q="kindergarten")
     assert "0 posts found" in html
     assert "No visible post has all these words" in html

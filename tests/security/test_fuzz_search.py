@@ -55,13 +55,14 @@ FUZZ = settings(
 
 
 @FUZZ
-@given(q=queries, topic=numbers, order=st.text(max_size=10), page=numbers)
+@given(q=queries, topic=numbers, order=st.text(max_size=10), page=numbers, when=st.text(max_size=5))
 def test_no_search_answers_with_a_server_error(
-    jam: tuple[Jam, Client, str], q: str, topic: str, order: str, page: str
+    jam: tuple[Jam, Client, str], q: str, topic: str, order: str, page: str, when: str
 ) -> None:
     the_jam, client, theme_path = jam
+    params = {"q": q, "topic": topic, "order": order, "page": page, "when": when}
     for path in (f"/jams/{the_jam.slug}/search/", f"/jams/{the_jam.slug}/analysis/", theme_path):
-        response = client.get(path, {"q": q, "topic": topic, "order": order, "page": page})
+        response = client.get(path, params)
         assert response.status_code < 500, (path, q)
     for path in (f"/jams/{the_jam.slug}/analysis/posts.csv", f"{theme_path}posts.csv"):
         response = client.get(path, {"q": q, "topic": topic, "order": order})
