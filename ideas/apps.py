@@ -7,8 +7,9 @@ class IdeasConfig(AppConfig):
     verbose_name = "Ideas and discussion"
 
     def ready(self) -> None:
-        from .folding import sqlite_function_add
+        from .folding import sqlite_functions_add
 
         # Search folds texts in the database (ideas/search.py): PostgreSQL
-        # has the jam_fold function from migration 0003, SQLite gets it here.
-        connection_created.connect(sqlite_function_add, dispatch_uid="ideas.jam_fold")
+        # has the jam_fold function from migration 0003; SQLite gets
+        # jam_match, which folds and matches, here.
+        connection_created.connect(sqlite_functions_add, dispatch_uid="ideas.jam_fold")

@@ -26,7 +26,7 @@ from typing import Any
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Avg, Count, F, Func, Q, QuerySet, Sum, TextField
+from django.db.models import Avg, BooleanField, Count, F, Func, QuerySet, Sum, TextField, Value
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -45,15 +45,17 @@ TOPICS_LISTED = 20
 
 SEARCH_CONFIG = "simple"
 """The PostgreSQL text search configuration: lower-cases, keeps every word."""
+SQLITE_MATCH = "jam_match"
+"""SQLite's function (ideas.folding.sqlite_functions_add): whether a text,
+folded, has a match of a regular expression; one call per row and term."""
 
 
 def _folded(field: str) -> Func:
-    """A column's text folded (ideas.folding.fold) by the database."""
+    """A column's text folded (ideas.folding.fold) by PostgreSQL."""
     return Func(F(field), function="jam_fold", output_field=TextField())
 
 
-FOLDED = {"body": _folded("body"), "title": _folded("title")}
-WORDS = {field: SearchVector(text, config=SEARCH_CONFIG) for field, text in FOLDED.items()}
+WORDS = {field: SearchVector(_folded(field), config=SEARCH_CONFIG) for field in ("body", "title")}
 """The expressions the GIN indexes of migration 0003 are built on (posts'
 texts, ideas' titles); a query must use exactly these for PostgreSQL to use
 the indexes."""
@@ -134,9 +136,9 @@ def _tsquery(terms: Sequence[Term]) -> str:
 
 
 def _pattern(term: Term) -> str:
-    """The regular expression for a term on SQLite, against the folded text:
-    each word at the start of a word of the post, a phrase's words with
-    nothing but non-letters between."""
+    """The regular expression for a term on SQLite (SQLITE_MATCH), against
+    the folded text: each word at the start of a word of the post, a
+    phrase's words with nothing but non-letters between."""
     return r"(?<![^\W_])" + r"[^\W_]*[\W_]+".join(re.escape(word) for word in term.words)
 
 
@@ -149,10 +151,11 @@ def where_words(rows: QuerySet[Any], field: str, query: ParsedQuery) -> QuerySet
         return rows.alias(words=WORDS[field]).filter(
             words=SearchQuery(_tsquery(query.terms), config=SEARCH_CONFIG, search_type="raw")
         )
-    rows = rows.alias(folded=FOLDED[field])
     for term in query.terms:
-        condition = Q(folded__regex=_pattern(term))
-        rows = rows.exclude(condition) if term.excluded else rows.filter(condition)
+        matches = Func(
+            F(field), Value(_pattern(term)), function=SQLITE_MATCH, output_field=BooleanField()
+        )
+        rows = rows.exclude(matches) if term.excluded else rows.filter(matches)
     return rows
 
 
