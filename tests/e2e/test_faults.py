@@ -342,11 +342,14 @@ async def test_flooding_one_socket_does_not_slow_others(server: Server) -> None:
         await alice.close()
     assert flood["sent"] >= 2000
     assert flood["rate_limited"] > 0 and flood["closed_4429"] > 0, flood
-    # Slowed means queued behind the flood: hundreds of milliseconds or more.
-    # A fast quiet median (a few ms) makes a pure ratio measure the shared
-    # machine's jitter, so the bound is 3x or 50 ms more, whichever is larger.
+    # Slowed means queued behind the flood: posts written one after another,
+    # seconds. A fast quiet median makes a pure ratio measure the shared
+    # machine's jitter, and the flooder runs on this test's event loop, so
+    # the flooded probes also wait for it on two cores: quiet 25-39 ms and
+    # flooded 34-85 ms in five runs (2026-12-04). The bound is 3x or 100 ms
+    # more, whichever is larger.
     quiet, loud = statistics.median(baseline), statistics.median(flooded)
-    assert loud < max(3 * quiet, quiet + 0.05), (
+    assert loud < max(3 * quiet, quiet + 0.1), (
         f"median post->ack {quiet * 1000:.1f} ms alone, "
         f"{loud * 1000:.1f} ms under a flood ({flood})"
     )
