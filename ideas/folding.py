@@ -8,6 +8,11 @@ compatibility decomposition (NFKD: "é" becomes "e" and a combining accent,
 "ﬁ" becomes "fi"), the combining marks in ``MARKS`` removed, and the
 ``LETTERS`` that have no decomposition ("ß", "ø", "ł", ...) spelled out.
 A test holds the two to the same output.
+
+The themes' clustering folds accents its own way
+(analysis.pipeline.text.fold_accents: case kept, every combining mark
+off, only "ß" spelled out); it is not this one, so that a change to search
+does not change a jam's themes.
 """
 
 from __future__ import annotations
