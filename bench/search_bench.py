@@ -14,10 +14,12 @@ It creates its own test database (``test_<name>`` of DATABASE_URL; SQLite
 when unset, which has no index to drop), writes ``--posts`` posts into one
 jam of 10 topics, their texts the Pol.is comments of ``--data`` in turn
 (real wording and word frequencies), each under an idea of its own titled
-with its first eight words, and times ``ideas.search.search`` (the six
+with its first eight words, and times ``ideas.search.search`` (the four
 queries of a results page: count and mean tone, count per topic, a page of
-50 posts, up to 10 ideas by title, all posts and those found per hour) for
-a rare word, a common word, two words, a phrase and a word left out.
+50 posts, up to 10 ideas by title) for a rare word, a common word, two
+words, a phrase and a word left out; and, apart, ``words_over_time`` (the
+two queries of "when they were written": all posts and those found per
+hour).
 """
 
 from __future__ import annotations

@@ -12,4 +12,4 @@ class IdeasConfig(AppConfig):
         # Search folds texts in the database (ideas/search.py): PostgreSQL
         # has the jam_fold function from migration 0003; SQLite gets
         # jam_match, which folds and matches, here.
-        connection_created.connect(sqlite_functions_add, dispatch_uid="ideas.jam_fold")
+        connection_created.connect(sqlite_functions_add, dispatch_uid="ideas.sqlite_functions")

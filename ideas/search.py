@@ -227,6 +227,10 @@ class TimeBucket:
         return self.found / self.posts if self.posts else 0.0
 
     @property
+    def share_percent(self) -> int:
+        return round(100 * self.share)
+
+    @property
     def sentiment(self) -> float | None:
         """Mean sentiment of the scored posts found."""
         return self.tone_sum / self.scored if self.scored else None

@@ -11,7 +11,7 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext_lazy
 
 from analysis import charts
 from ideas.folding import folded_with_origins
@@ -63,6 +63,35 @@ def search_excerpt(text: str, words: Sequence[str]) -> SafeString:
     return mark_safe(("… " if start else "") + "".join(html) + (" …" if end < len(text) else ""))  # noqa: S308  every piece of text is escaped above
 
 
+PEAKS = {
+    "hour": (
+        "%Y-%m-%d %H:%M",
+        ngettext_lazy(
+            "Most in the hour from %(when)s UTC: %(n)d post, %(share)d %% of that hour's posts.",
+            "Most in the hour from %(when)s UTC: %(n)d posts, %(share)d %% of that hour's posts.",
+            "n",
+        ),
+    ),
+    "day": (
+        "%Y-%m-%d",
+        ngettext_lazy(
+            "Most on %(when)s (UTC): %(n)d post, %(share)d %% of that day's posts.",
+            "Most on %(when)s (UTC): %(n)d posts, %(share)d %% of that day's posts.",
+            "n",
+        ),
+    ),
+    "week": (
+        "%Y-%m-%d",
+        ngettext_lazy(
+            "Most in the week from %(when)s (UTC): %(n)d post, %(share)d %% of that week's posts.",
+            "Most in the week from %(when)s (UTC): %(n)d posts, %(share)d %% of that week's posts.",
+            "n",
+        ),
+    ),
+}
+"""Per bucket unit: how its start is written, and the sentence on the peak."""
+
+
 @register.simple_tag
 def words_peak(over_time: OverTime) -> str:
     """When most of the posts found were written, and their share of all the
@@ -70,29 +99,8 @@ def words_peak(over_time: OverTime) -> str:
     peak = over_time.peak
     if peak is None or not peak.found:
         return ""
-    values: dict[str, int | str] = {"n": peak.found, "share": round(100 * peak.share)}
-    if over_time.unit == "hour":
-        values["when"] = peak.start.strftime("%Y-%m-%d %H:%M")
-        text = ngettext(
-            "Most in the hour from %(when)s UTC: %(n)d post, %(share)d %% of that hour's posts.",
-            "Most in the hour from %(when)s UTC: %(n)d posts, %(share)d %% of that hour's posts.",
-            peak.found,
-        )
-    elif over_time.unit == "day":
-        values["when"] = peak.start.strftime("%Y-%m-%d")
-        text = ngettext(
-            "Most on %(when)s (UTC): %(n)d post, %(share)d %% of that day's posts.",
-            "Most on %(when)s (UTC): %(n)d posts, %(share)d %% of that day's posts.",
-            peak.found,
-        )
-    else:
-        values["when"] = peak.start.strftime("%Y-%m-%d")
-        text = ngettext(
-            "Most in the week from %(when)s (UTC): %(n)d post, %(share)d %% of that week's posts.",
-            "Most in the week from %(when)s (UTC): %(n)d posts, %(share)d %% of that week's posts.",
-            peak.found,
-        )
-    return text % values
+    when, text = PEAKS[over_time.unit]
+    return text % {"when": peak.start.strftime(when), "n": peak.found, "share": peak.share_percent}
 
 
 @register.simple_tag
