@@ -16,8 +16,7 @@ from django.utils import timezone
 from analysis.pipeline.groups import AGREE, DISAGREE, PASS, Votes
 from analysis.pipeline.trends import Direction, theme_trend
 from ideas.models import Post, Reaction, ReactionValue
-from ideas.search import NO_WORDS, ParsedQuery, matching_posts, where_words
-from ideas.selectors import POST_ORDERS, post_order
+from ideas.search import NO_WORDS, ParsedQuery, matching_posts, ordered, where_words, words_order
 from jams.models import Event, Jam, Topic
 
 from .models import AnalysisRun, OpinionGroup, PostTheme, RunStatus, Theme, ToneShift
@@ -554,7 +553,7 @@ def theme_post_rows(
     *, jam: Jam, theme: Theme, order: str, query: ParsedQuery = NO_WORDS
 ) -> QuerySet[Post, tuple[Any, ...]]:
     """The visible posts of a theme that have the words of ``query`` (every
-    one for none), in ``order`` (see ``ideas.selectors.post_order``): (id,
+    one for none), in ``order`` (see ``ideas.search.words_order``): (id,
     idea id, body, topic title, created_at, sentiment, agree count, disagree
     count)."""
     posts = Post.objects.filter(
@@ -562,12 +561,15 @@ def theme_post_rows(
         hidden_at__isnull=True,
         pk__in=PostTheme.objects.filter(theme=theme).values("post_id"),
     )
-    return _post_rows(where_words(posts, "body", query), order)
+    return _post_rows(where_words(posts, "body", query), order, query)
 
 
-def _post_rows(posts: QuerySet[Post], order: str) -> QuerySet[Post, tuple[Any, ...]]:
-    """``posts`` in ``order`` as the rows listed and downloaded (see ``theme_post_rows``)."""
-    return posts.order_by(*POST_ORDERS[post_order(order)]).values_list(
+def _post_rows(
+    posts: QuerySet[Post], order: str, query: ParsedQuery
+) -> QuerySet[Post, tuple[Any, ...]]:
+    """``posts`` (found by ``query``) in ``order`` (``ideas.search.ordered``)
+    as the rows listed and downloaded (see ``theme_post_rows``)."""
+    return ordered(posts, order, query).values_list(
         "id", "idea_id", "body", "topic__title", "created_at", "sentiment",
         "agree_count", "disagree_count",
     )  # fmt: skip
@@ -578,7 +580,7 @@ def word_post_rows(
 ) -> QuerySet[Post, tuple[Any, ...]]:
     """The jam's visible posts with the words of ``query`` (the search page's,
     in one topic if given), in ``order``, as rows of ``theme_post_rows``."""
-    return _post_rows(matching_posts(jam=jam, query=query, topic_id=topic_id), order)
+    return _post_rows(matching_posts(jam=jam, query=query, topic_id=topic_id), order, query)
 
 
 def theme_detail(
@@ -592,7 +594,7 @@ def theme_detail(
     """A theme and one page of its visible posts, those with the words of
     ``query`` if it has any, in ``order`` (an unknown order or page number
     falls back to the first); a fixed number of queries."""
-    order = post_order(order)
+    order = words_order(order, query)
     rows = theme_post_rows(jam=jam, theme=theme, order=order, query=query)
     paginator: Paginator[Any] = Paginator(rows, THEME_POSTS_PER_PAGE)
     listed = paginator.get_page(page)

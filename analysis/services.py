@@ -30,8 +30,7 @@ from analysis.pipeline.shifts import (
 )
 from analysis.pipeline.text import distinct_by_text
 from analysis.pipeline.themes import ThemeResult, find_themes, theme_lineage
-from ideas.search import NO_WORDS, ParsedQuery
-from ideas.selectors import post_order
+from ideas.search import NO_WORDS, ParsedQuery, words_order
 from jams import realtime
 from jams.errors import Invalid
 from jams.models import Jam
@@ -844,7 +843,7 @@ def theme_export(
         data={
             "theme": theme.pk,
             "run": theme.run_id,
-            "order": post_order(order),
+            "order": words_order(order, query),
             "words": query.text,
         },
     )
@@ -865,6 +864,6 @@ def words_export(
         actor=actor,
         action="analysis.posts_exported",
         target=query.text[:200],
-        data={"words": query.text, "order": post_order(order), "topic": topic_id},
+        data={"words": query.text, "order": words_order(order, query), "topic": topic_id},
     )
     return selectors.word_post_rows(jam=jam, query=query, order=order, topic_id=topic_id)

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from ideas.forms import POST_ORDER_LABELS, WordsForm
+from ideas.forms import POST_ORDER_LABELS, WORDS_ORDER_LABELS, WordsForm
 from ideas.models import Post
 from ideas.search import ParsedQuery
 from jams import services as jam_services
@@ -268,7 +268,7 @@ def theme(request: HttpRequest, slug: str, theme_id: int) -> HttpResponse:
         "analysis/theme.html",
         ctx,
         detail=detail,
-        orders=POST_ORDER_LABELS,
+        orders=WORDS_ORDER_LABELS if detail.query.words else POST_ORDER_LABELS,
         tone_chart=chart,
         words=words,
     )

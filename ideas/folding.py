@@ -2,8 +2,9 @@
 "ecole" finds "École", "strasse" finds "Straße" and "senor" finds "Señor".
 
 The same folding runs in Python (queries, highlighting, SQLite's
-``jam_match`` function) and in PostgreSQL (the ``jam_fold`` SQL function of
-migration 0003, which the search indexes are built on): lower case, the
+``jam_match`` and ``jam_rank`` functions) and in PostgreSQL (the
+``jam_fold`` SQL function of migration 0003, from which the posts' stored
+words, migration 0004, and the ideas' title index are made): lower case, the
 compatibility decomposition (NFKD: "é" becomes "e" and a combining accent,
 "ﬁ" becomes "fi"), the combining marks in ``MARKS`` removed, and the
 ``LETTERS`` that have no decomposition ("ß", "ø", "ł", ...) spelled out.
@@ -18,6 +19,7 @@ does not change a jam's themes.
 from __future__ import annotations
 
 import functools
+import math
 import re
 import unicodedata
 
@@ -103,10 +105,27 @@ def _match(text: str | None, pattern: str | None) -> bool | None:
     return _compiled(pattern).search(fold(text)) is not None
 
 
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _rank(text: str | None, *patterns: str) -> float | None:
+    """How well ``text`` matches: the matches of the ``patterns`` in it,
+    folded, for its length (divided by the natural log of 1 + its words,
+    as PostgreSQL's ``ts_rank_cd(..., 1)`` divides its own measure); NULL
+    for NULL."""
+    if text is None:
+        return None
+    folded = fold(text)
+    found = sum(len(_compiled(pattern).findall(folded)) for pattern in patterns)
+    return found / math.log(1 + max(1, len(_WORD.findall(folded))))
+
+
 def sqlite_functions_add(connection: BaseDatabaseWrapper, **_: object) -> None:
-    """Give an SQLite connection ``jam_match(text, pattern)`` (the
-    connection_created signal): the search's one Python call per row and
-    term, where a folding function and then Django's REGEXP would be two
-    (about twice the time)."""
+    """Give an SQLite connection ``jam_match(text, pattern)`` and
+    ``jam_rank(text, pattern, ...)`` (the connection_created signal): the
+    search's one Python call per row and term, where a folding function and
+    then Django's REGEXP would be two (about twice the time), and its
+    ranking."""
     if connection.vendor == "sqlite":
         connection.connection.create_function("jam_match", 2, _match, deterministic=True)
+        connection.connection.create_function("jam_rank", -1, _rank, deterministic=True)

@@ -7,7 +7,7 @@ from jams.errors import Invalid
 from jams.models import Topic
 
 from .models import Post, ReactionValue
-from .search import NO_WORDS, ParsedQuery, parse_query
+from .search import BEST_MATCH, NO_WORDS, ParsedQuery, parse_query
 
 
 class IdeaForm(forms.Form):
@@ -62,6 +62,9 @@ POST_ORDER_LABELS = {
 }
 """The labels of ideas.selectors.POST_ORDERS, in its order."""
 
+WORDS_ORDER_LABELS = {BEST_MATCH: _("Best match first"), **POST_ORDER_LABELS}
+"""The orders of posts found by words (ideas.search.words_order)."""
+
 
 class WordsForm(forms.Form):
     """Words to look for (ideas/search.py): ``cleaned_data["q"]`` is a ParsedQuery."""
@@ -95,7 +98,7 @@ class SearchForm(WordsForm):
     search itself in a large jam)."""
 
     topic = forms.TypedChoiceField(label=_("Topic"), required=False, coerce=int, empty_value=None)
-    order = forms.ChoiceField(label=_("Order"), required=False, choices=POST_ORDER_LABELS.items())
+    order = forms.ChoiceField(label=_("Order"), required=False, choices=WORDS_ORDER_LABELS.items())
     when = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: object, topics: Sequence[Topic] = (), **kwargs: object) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -58,6 +59,14 @@ class Idea(models.Model):
         return reverse("ideas:idea", kwargs={"slug": self.jam.slug, "idea_id": self.pk})
 
 
+class PostManager(models.Manager["Post"]):
+    """Posts without their ``search_words`` unless asked for: only searches
+    read them, in SQL, and a post's page has no use for a copy of its text."""
+
+    def get_queryset(self) -> models.QuerySet[Post]:
+        return super().get_queryset().defer("search_words")
+
+
 class Post(models.Model):
     MAX_BODY = 10_000
     MAX_TITLE = 200
@@ -87,6 +96,11 @@ class Post(models.Model):
     language = models.CharField(max_length=8, blank=True)
     sentiment = models.FloatField(null=True, blank=True)
     external_id = models.CharField(max_length=64, blank=True)
+    # The words of the folded body, kept by PostgreSQL itself (a trigger,
+    # migration 0004) for the search to match and rank; null on SQLite.
+    search_words = SearchVectorField(null=True, editable=False)
+
+    objects = PostManager()
 
     class Meta:
         ordering = ["created_at", "id"]

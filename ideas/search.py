@@ -8,9 +8,16 @@ or -"a phrase" to leave posts out. Every word and phrase must be there. No
 language's stemming and no stop words, so it treats German, Spanish and
 French posts as it treats English ones.
 
-PostgreSQL answers from GIN indexes of the words of the posts' and the
-ideas' titles' folded texts (``to_tsvector('simple', jam_fold(body))``,
-migration 0003); SQLite, the embedded default, tests each visible post of
+Posts found are listed best match first (BEST_MATCH): the more often the
+words occur for the length of the post, the higher; in PostgreSQL also the
+closer together they are (``ts_rank_cd``). Newest first and the other
+orders of ideas.selectors.POST_ORDERS can be asked for.
+
+PostgreSQL answers from GIN indexes: of the words of each post's folded
+text, which the post keeps in ``search_words`` (a trigger fills it,
+migration 0004; the ranking reads the words' positions there), and of the
+ideas' titles' folded words (``to_tsvector('simple', jam_fold(title))``,
+migration 0003). SQLite, the embedded default, tests each visible post of
 the jam with a regular expression on its folded text, which is fine for a
 trial jam and nothing bigger.
 """
@@ -23,10 +30,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Avg, BooleanField, Count, F, Func, QuerySet, Sum, TextField, Value
+from django.db.models import (
+    Avg,
+    BooleanField,
+    Count,
+    Expression,
+    F,
+    FloatField,
+    Func,
+    QuerySet,
+    Sum,
+    TextField,
+    Value,
+)
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -48,6 +67,12 @@ SEARCH_CONFIG = "simple"
 SQLITE_MATCH = "jam_match"
 """SQLite's function (ideas.folding.sqlite_functions_add): whether a text,
 folded, has a match of a regular expression; one call per row and term."""
+SQLITE_RANK = "jam_rank"
+"""SQLite's function for BEST_MATCH: a text's matches of the regular
+expressions, folded, for its length; one call per row."""
+
+BEST_MATCH = "relevant"
+"""The order of posts found by words: how well they match, first."""
 
 
 def _folded(field: str) -> Func:
@@ -55,10 +80,14 @@ def _folded(field: str) -> Func:
     return Func(F(field), function="jam_fold", output_field=TextField())
 
 
-WORDS = {field: SearchVector(_folded(field), config=SEARCH_CONFIG) for field in ("body", "title")}
-"""The expressions the GIN indexes of migration 0003 are built on (posts'
-texts, ideas' titles); a query must use exactly these for PostgreSQL to use
-the indexes."""
+WORDS: dict[str, Expression | F] = {
+    "body": F("search_words"),
+    "title": SearchVector(_folded("title"), config=SEARCH_CONFIG),
+}
+"""What PostgreSQL matches the words against, as its GIN indexes have them:
+a post's stored words (migration 0004) and an idea's title's folded words
+(the expression of migration 0003; a query must use exactly it for
+PostgreSQL to use the index)."""
 IDEAS_LISTED = 10
 
 # A term: an optional minus, then "a phrase" (the closing quote may be
@@ -157,6 +186,37 @@ def where_words(rows: QuerySet[Any], field: str, query: ParsedQuery) -> QuerySet
         )
         rows = rows.exclude(matches) if term.excluded else rows.filter(matches)
     return rows
+
+
+def words_order(order: str, query: ParsedQuery) -> str:
+    """The order to list posts narrowed to ``query`` in: ``order`` if it is
+    BEST_MATCH or one of POST_ORDERS; else, and for BEST_MATCH when there are
+    no words to find, best match first if there are, the default otherwise."""
+    if order in POST_ORDERS:
+        return order
+    return BEST_MATCH if query.words else post_order("")
+
+
+def ordered(posts: QuerySet[Post], order: str, query: ParsedQuery) -> QuerySet[Post]:
+    """``posts`` (found by ``query``) in ``words_order(order, query)``; best
+    match first computes how well each of them matches (see the module's
+    docstring), then newest first among equals."""
+    order = words_order(order, query)
+    if order != BEST_MATCH:
+        return posts.order_by(*POST_ORDERS[order])
+    found = [term for term in query.terms if not term.excluded]
+    rank: Expression
+    if connection.vendor == "postgresql":
+        rank = SearchRank(
+            WORDS["body"],
+            SearchQuery(_tsquery(found), config=SEARCH_CONFIG, search_type="raw"),
+            cover_density=True,
+            normalization=Value(1),
+        )
+    else:
+        patterns = [Value(_pattern(term)) for term in found]
+        rank = Func(F("body"), *patterns, function=SQLITE_RANK, output_field=FloatField())
+    return posts.alias(rank=rank).order_by("-rank", "-created_at", "-id")
 
 
 def matching_posts(*, jam: Jam, query: ParsedQuery, topic_id: int | None = None) -> QuerySet[Post]:
@@ -326,7 +386,7 @@ def search(
     title has the words: four queries; with ``over_time``, also when they
     were written (words_over_time), two more. ``topics`` are the jam's,
     localized (jams.selectors.topics_localize), to name them."""
-    order = post_order(order)
+    order = words_order(order, query)
     titles = {topic.pk: topic.local.title for topic in topics}
     matches = matching_posts(jam=jam, query=query, topic_id=topic_id)
     summary = matches.aggregate(total=Count("id"), scored=Count("sentiment"), tone=Avg("sentiment"))
@@ -336,7 +396,7 @@ def search(
         .annotate(n=Count("id"))
         .order_by("-n", "topic_id")[:TOPICS_LISTED]
     )
-    rows = matches.order_by(*POST_ORDERS[order]).values_list(
+    rows = ordered(matches, order, query).values_list(
         "id", "idea_id", "idea__title", "body", "topic_id", "created_at", "sentiment",
         "agree_count", "disagree_count",
     )  # fmt: skip

@@ -272,6 +272,7 @@ def test_a_theme_page_lists_its_visible_posts(jam, organizer, facilitator, parti
         ("negative", lambda p: (p.sentiment is None, p.sentiment or 0, p.pk)),
         ("positive", lambda p: (p.sentiment is None, -(p.sentiment or 0), p.pk)),
         ("bogus", lambda p: (-p.created_at.timestamp(), -p.pk)),  # falls back to newest
+        ("relevant", lambda p: (-p.created_at.timestamp(), -p.pk)),  # so does it without words
     ],
 )
 def test_a_theme_page_orders_and_pages_its_posts(
@@ -531,6 +532,6 @@ def test_the_posts_with_some_words_download_as_csv(jam, organizer, facilitator, 
     # Linked from the search page for those who may download, with its order and topic.
     search = reverse("ideas:search", args=[jam.slug])
     html = client_for(organizer).get(search, {"q": "bus", "topic": second.pk}).content.decode()
-    assert f'href="{url}?q=bus&amp;order=newest&amp;topic={second.pk}" download' in html
+    assert f'href="{url}?q=bus&amp;order=relevant&amp;topic={second.pk}" download' in html
     html = client_for(participant).get(search, {"q": "bus"}).content.decode()
     assert "data-words-csv" not in html and "<mark>bus</mark>" in html

@@ -144,6 +144,7 @@ def test_a_topic_page_and_its_search_work_from_the_keyboard(
     page.wait_for_url("**/search/?topic=*")
     assert page.locator("#id_topic").input_value() == topic_url.rstrip("/").rsplit("/", 1)[1]
     assert page.locator("ol.search-results mark").count() > 0
+    assert page.locator("#id_order").input_value() == "relevant"  # best match first
     page.add_script_tag(content=axe_source)
     assert page.evaluate(AXE_RUN) == []
 

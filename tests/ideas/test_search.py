@@ -21,10 +21,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from analysis.selectors import word_post_rows
 from ideas import search as search_module
 from ideas.folding import fold, postgresql_function_sql
 from ideas.models import Idea, Post
 from ideas.search import (
+    BEST_MATCH,
     MAX_QUERY_LENGTH,
     MAX_TERMS,
     Term,
@@ -193,6 +195,65 @@ def test_results_count_tone_topics_and_order(jam: Jam) -> None:
     assert [post.id for post in filtered.posts] == [posts[0].pk]
     assert filtered.total == 1
     assert len(filtered.by_topic) == 2
+
+
+def test_best_match_first_ranks_by_how_often_the_words_occur_for_the_length(jam: Jam) -> None:
+    now = timezone.now()
+    long_once = write(
+        jam,
+        "We talked for a long while about many things and bike lanes came up once at the end",
+        created_at=now + timedelta(3),
+    )
+    short_twice = write(jam, "Bike lanes, more BIKE lanes!", created_at=now)
+    short_once = write(jam, "Bike lanes now", created_at=now + timedelta(1))
+    tie = write(jam, "Bike paths now", created_at=now + timedelta(2))
+    write(jam, "Nothing about it", created_at=now + timedelta(4))
+    best = search(jam=jam, query=parse_query("bike"), topics=[])
+    assert best.order == BEST_MATCH
+    # Equals (short_once, tie) newest first.
+    expected = [short_twice.pk, tie.pk, short_once.pk, long_once.pk]
+    assert [post.id for post in best.posts] == expected
+    newest = search(jam=jam, query=parse_query("bike"), topics=[], order="newest")
+    assert [post.id for post in newest.posts] == [
+        long_once.pk,
+        tie.pk,
+        short_once.pk,
+        short_twice.pk,
+    ]
+    # A phrase counts where it occurs; words left out do not count.
+    phrase = search(jam=jam, query=parse_query('"bike lanes" -end'), topics=[])
+    assert [post.id for post in phrase.posts] == [short_twice.pk, short_once.pk]
+    # Found posts' rows for download follow the same order.
+    rows = word_post_rows(jam=jam, query=parse_query("bike"), order="")
+    assert [row[0] for row in rows] == expected
+
+
+@pytest.mark.postgres
+def test_postgresql_ranks_words_close_together_above_words_far_apart(jam: Jam) -> None:
+    now = timezone.now()
+    apart = write(jam, "bike one two three four five six seven parking", created_at=now + HOUR)
+    together = write(jam, "bike parking one two three four five six seven", created_at=now)
+    best = search(jam=jam, query=parse_query("parking bike"), topics=[])
+    assert [post.id for post in best.posts] == [together.pk, apart.pk]
+
+
+@pytest.mark.postgres
+def test_postgresql_keeps_the_words_of_every_post_however_it_is_written(jam: Jam) -> None:
+    """The trigger of migration 0004: a post written in bulk (as imports
+    write) has its words, and a changed text replaces them; a change to
+    anything else leaves them."""
+    idea = idea_in(jam, title="Bulk")
+    opening = Post.objects.get(idea=idea, parent=None)
+    (bulk,) = Post.objects.bulk_create(
+        [Post(jam=jam, topic=idea.topic, idea=idea, parent=opening, body="Großartige Idee")]
+    )
+    assert found(jam, "grossartig") == {"Großartige Idee"}
+    Post.objects.filter(pk=bulk.pk).update(body="Ganz anders")
+    assert found(jam, "grossartig") == set()
+    assert found(jam, "ganz") == {"Ganz anders"}
+    Post.objects.filter(pk=bulk.pk).update(agree_count=3)
+    assert Post.objects.filter(pk=bulk.pk, search_words__isnull=True).exists() is False
+    assert found(jam, "anders") == {"Ganz anders"}
 
 
 def written_at(jam: Jam, moments: dict[str, datetime], **fields: object) -> None:
@@ -399,7 +460,7 @@ def test_the_page_takes_as_many_queries_for_thirty_results_as_for_one(
 @pytest.mark.postgres
 @pytest.mark.parametrize(
     ("model", "field", "index", "matches"),
-    [(Post, "body", "post_folded_words", 2), (Idea, "title", "idea_folded_title_words", 1)],
+    [(Post, "body", "post_search_words", 2), (Idea, "title", "idea_folded_title_words", 1)],
 )
 def test_postgresql_can_answer_from_the_indexes(
     jam: Jam, model: type[Post] | type[Idea], field: str, index: str, matches: int
