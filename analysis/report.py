@@ -35,7 +35,7 @@ from django.utils.html import escape, strip_tags
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from ideas.models import Idea, Post, Reaction, ReactionValue
+from ideas.models import Idea, Post, Reaction, ReactionValue, post_visible
 from jams import realtime
 from jams.hours import hour_expression, per_hour
 from jams.models import Event, Jam, Membership, Phase, Topic
@@ -662,8 +662,8 @@ def _people_by_topic(posts: Any, reactions: Any) -> dict[int, int]:
 
 
 def _participation(jam: Jam, *, members: int, rounds: list[RoundReport]) -> Participation:
-    posts = Post.objects.filter(jam=jam, hidden_at__isnull=True)
-    reactions = Reaction.objects.filter(post__jam=jam, post__hidden_at__isnull=True)
+    posts = Post.objects.filter(post_visible(), jam=jam)
+    reactions = Reaction.objects.filter(post_visible("post__"), post__jam=jam)
     ballots = Ballot.objects.filter(round__jam=jam, size__gt=0)
     topics = list(
         Topic.objects.filter(jam=jam).order_by("position", "id").values_list("pk", "title")

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from analysis.pipeline.groups import AGREE, DISAGREE, PASS, Votes
 from analysis.pipeline.trends import Direction, theme_trend
-from ideas.models import Post, Reaction, ReactionValue
+from ideas.models import Post, Reaction, ReactionValue, post_visible
 from ideas.search import NO_WORDS, ParsedQuery, matching_posts, ordered, where_words, words_order
 from jams.models import Event, Jam, Topic
 
@@ -31,7 +31,8 @@ MARKED_EVENTS = ("phase.changed", "alert")
 
 @dataclass(frozen=True)
 class AnalysisInputs:
-    """What the pipeline sees of a jam: visible posts, and reactions as the vote matrix.
+    """What the pipeline sees of a jam: visible posts (``ideas.models.post_visible``:
+    neither they nor their thread hidden), and reactions as the vote matrix.
 
     Statements are the posts that received a reaction; participants are the
     people who reacted. Reactions on hidden posts stay in the matrix, as Pol.is
@@ -65,8 +66,9 @@ def post_text(title: str | None, body: str) -> str:
 def analysis_inputs(*, jam: Jam) -> AnalysisInputs:
     """Load posts and reactions in two queries and hash them.
 
-    The hash covers every post's id, edit time and hidden flag and every
-    reaction (post, person, value): exactly what can change a result.
+    The hash covers every post's id, edit time and hidden flag (hidden, or
+    in a hidden thread) and every reaction (post, person, value): exactly
+    what can change a result.
     """
     digest = hashlib.sha256()
     post_ids: list[int] = []
@@ -80,7 +82,7 @@ def analysis_inputs(*, jam: Jam) -> AnalysisInputs:
         .order_by("id")
         .values_list(
             "id", "body", "created_at", "topic_id", "sentiment", "edited_at", "hidden_at",
-            "parent_id", "idea__title",
+            "parent_id", "idea__title", "idea__hidden_at",
         )
     )  # fmt: skip
     for (
@@ -93,8 +95,9 @@ def analysis_inputs(*, jam: Jam) -> AnalysisInputs:
         hidden_at,
         parent,
         title,
+        thread_hidden_at,
     ) in rows.iterator(chunk_size=5000):
-        is_hidden = hidden_at is not None
+        is_hidden = hidden_at is not None or thread_hidden_at is not None
         digest.update(
             f"p{pk}:{edited_at.isoformat() if edited_at else ''}:{int(is_hidden)};".encode()
         )
@@ -445,7 +448,7 @@ def jam_pulse(*, jam: Jam, now: datetime | None = None) -> Pulse:
     """Headline numbers for facilitators: activity and tone in the last hour."""
     now = now or timezone.now()
     since = now - timedelta(hours=1)
-    visible = Post.objects.filter(jam=jam, hidden_at__isnull=True)
+    visible = Post.objects.filter(post_visible(), jam=jam)
     recent = visible.filter(created_at__gte=since, created_at__lte=now).aggregate(
         n=Count("id"), tone=Avg("sentiment")
     )
@@ -537,9 +540,7 @@ class WordsInThemes:
 def words_in_themes(*, run: AnalysisRun, query: ParsedQuery) -> WordsInThemes:
     """How many of the jam's visible posts have the words of ``query``, and
     how many of them each theme of ``run`` holds: two queries."""
-    matching = where_words(
-        Post.objects.filter(jam_id=run.jam_id, hidden_at__isnull=True), "body", query
-    )
+    matching = where_words(Post.objects.filter(post_visible(), jam_id=run.jam_id), "body", query)
     by_theme = dict(
         PostTheme.objects.filter(run=run, post__in=matching.values("pk"))
         .values("theme_id")
@@ -557,9 +558,7 @@ def theme_post_rows(
     idea id, body, topic title, created_at, sentiment, agree count, disagree
     count)."""
     posts = Post.objects.filter(
-        jam=jam,
-        hidden_at__isnull=True,
-        pk__in=PostTheme.objects.filter(theme=theme).values("post_id"),
+        post_visible(), jam=jam, pk__in=PostTheme.objects.filter(theme=theme).values("post_id")
     )
     return _post_rows(where_words(posts, "body", query), order, query)
 
@@ -673,7 +672,7 @@ def analysis_report_sections(*, jam: Jam) -> dict[str, Any]:
     ]
     theme_of = dict(PostTheme.objects.filter(run=run).values_list("post_id", "theme_id"))
     posts = (
-        Post.objects.filter(jam=jam, hidden_at__isnull=True)
+        Post.objects.filter(post_visible(), jam=jam)
         .order_by("created_at", "id")
         .values_list("id", "external_id", "created_at", "topic_id", "sentiment")
     )

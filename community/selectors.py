@@ -10,7 +10,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from accounts.models import User
-from ideas.models import Idea, Notification, Post, Reaction
+from ideas.models import Idea, Notification, Post, Reaction, post_visible
 from jams.models import Alert, Jam, Membership
 
 from .models import (
@@ -44,7 +44,7 @@ def guidelines_accepted(*, jam: Jam, user: User | AnonymousUser) -> bool:
 def wall_posts(*, jam: Jam, limit: int = 20) -> list[Post]:
     """The newest visible posts across the jam."""
     return list(
-        Post.objects.filter(jam=jam, hidden_at__isnull=True, idea__hidden_at__isnull=True)
+        Post.objects.filter(post_visible(), jam=jam)
         .select_related("author", "idea")
         .order_by("-created_at", "-id")[:limit]
     )
@@ -301,9 +301,7 @@ def member_in_jam(*, jam: Jam, user_id: int) -> Membership | None:
 
 def member_posts(*, jam: Jam, user_id: int, limit: int = 50) -> list[Post]:
     return list(
-        Post.objects.filter(
-            jam=jam, author_id=user_id, hidden_at__isnull=True, idea__hidden_at__isnull=True
-        )
+        Post.objects.filter(post_visible(), jam=jam, author_id=user_id)
         .select_related("idea")
         .order_by("-created_at", "-id")[:limit]
     )

@@ -59,6 +59,14 @@ class Idea(models.Model):
         return reverse("ideas:idea", kwargs={"slug": self.jam.slug, "idea_id": self.pk})
 
 
+def post_visible(relation: str = "") -> Q:
+    """The posts people can read: neither the post nor its idea (the
+    thread) hidden. Hiding an idea hides its opening post and leaves its
+    replies as they were, out of sight with the thread; they come back
+    with it. ``relation`` leads to the posts ("post__" from a reaction)."""
+    return Q(**{f"{relation}hidden_at__isnull": True, f"{relation}idea__hidden_at__isnull": True})
+
+
 class PostManager(models.Manager["Post"]):
     """Posts without their ``search_words`` unless asked for: only searches
     read them, in SQL, and a post's page has no use for a copy of its text."""

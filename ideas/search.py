@@ -54,7 +54,7 @@ from jams.hours import per_hour
 from jams.models import Jam, Topic
 
 from .folding import fold
-from .models import Idea, Post
+from .models import Idea, Post, post_visible
 from .selectors import POST_ORDERS, post_order
 
 MAX_QUERY_LENGTH = 200
@@ -221,7 +221,7 @@ def ordered(posts: QuerySet[Post], order: str, query: ParsedQuery) -> QuerySet[P
 
 def matching_posts(*, jam: Jam, query: ParsedQuery, topic_id: int | None = None) -> QuerySet[Post]:
     """The jam's visible posts (neither they nor their idea hidden) that match."""
-    posts = Post.objects.filter(jam=jam, hidden_at__isnull=True, idea__hidden_at__isnull=True)
+    posts = Post.objects.filter(post_visible(), jam=jam)
     if topic_id is not None:
         posts = posts.filter(topic_id=topic_id)
     return where_words(posts, "body", query)

@@ -17,7 +17,10 @@ from analysis.models import (
     ThemeEdit,
 )
 from analysis.pipeline import find_themes
+from analysis.report import report_build
 from ideas.models import Post
+from ideas.search import parse_query
+from ideas.services import post_hide, post_restore
 from jams.errors import Forbidden
 from jams.models import Event
 from tests.analysis.jamdata import posts_add, small_jam
@@ -416,6 +419,44 @@ def test_reactions_on_hidden_posts_stay_in_the_matrix_but_are_never_reported(jam
         cited |= {stance["post"] for stance in group.representative}
         cited |= set(group.consensus_post_ids) | set(group.divisive_post_ids)
     assert cited and hidden.pk not in cited
+
+
+def test_the_replies_of_a_hidden_thread_count_nowhere_until_it_is_restored(
+    jam, posts, facilitator
+) -> None:
+    """Hiding an idea hides its opening post; its replies, out of sight with the
+    thread, leave the analysis, the report's counts and the theme pages as the
+    search leaves them, and come back with it."""
+    opening = posts[0]
+    replies = [
+        Post.objects.create(
+            jam=jam, topic=opening.topic, idea=opening.idea, parent=opening, depth=1,
+            body=f"Replying about zebra crossings, {n}", body_html="", created_at=START,
+        )
+        for n in range(3)
+    ]  # fmt: skip
+    run = services.analysis_run(jam=jam, k=K)
+    before = selectors.analysis_inputs(jam=jam)
+    assert {opening.pk, *(reply.pk for reply in replies)} <= set(before.post_ids)
+    posts_counted = report_build(jam=jam).participation.posts
+    zebra = parse_query("zebra")
+    assert selectors.words_in_themes(run=run, query=zebra).posts == 3
+    theme = PostTheme.objects.get(run=run, post=replies[0]).theme
+    listed = selectors.theme_post_rows(jam=jam, theme=theme, order="", query=zebra)
+    assert replies[0].pk in {row[0] for row in listed}
+
+    post_hide(actor=facilitator, post=opening, reason="Off topic")
+    hidden = selectors.analysis_inputs(jam=jam)
+    assert set(before.post_ids) - set(hidden.post_ids) == {opening.pk, *(r.pk for r in replies)}
+    assert hidden.hidden_count == before.hidden_count + 4
+    assert hidden.input_hash != before.input_hash
+    assert report_build(jam=jam).participation.posts == posts_counted - 4
+    assert selectors.words_in_themes(run=run, query=zebra).posts == 0
+    assert not selectors.theme_post_rows(jam=jam, theme=theme, order="", query=zebra).exists()
+
+    post_restore(actor=facilitator, post=Post.objects.get(pk=opening.pk))
+    assert selectors.analysis_inputs(jam=jam).input_hash == before.input_hash
+    assert report_build(jam=jam).participation.posts == posts_counted
 
 
 def test_a_tone_shift_is_illustrated_by_different_posts(jam) -> None:
