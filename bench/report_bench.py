@@ -474,7 +474,10 @@ def build(n_posts: int, n_entries: int) -> str:
         for t in range(10)
     )  # fmt: skip
     PostTheme.objects.bulk_create(
-        (PostTheme(run=run, post=post, theme=themes[i % 10]) for i, post in enumerate(posts)),
+        (
+            PostTheme(run=run, post=post, theme=themes[i % 10], computed_number=i % 10)
+            for i, post in enumerate(posts)
+        ),
         batch_size=10000,
     )
     ToneShift.objects.bulk_create(
