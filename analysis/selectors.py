@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from analysis.pipeline.groups import AGREE, DISAGREE, PASS, Votes
 from analysis.pipeline.trends import Direction, theme_trend
-from ideas.models import Post, Reaction, ReactionValue, post_visible
+from ideas.models import Post, Reaction, ReactionValue, post_text, post_visible
 from ideas.search import NO_WORDS, ParsedQuery, matching_posts, ordered, where_words, words_order
 from jams.models import Event, Jam, Topic
 
@@ -52,15 +52,6 @@ class AnalysisInputs:
     moderated_statements: list[int] = field(default_factory=list)
     hidden_count: int = 0
     counts: dict[str, int] = field(default_factory=dict)
-
-
-def post_text(title: str | None, body: str) -> str:
-    """The text analysed for a post: an opening post's title joins its body unless the
-    body already starts with it (imported Pol.is comments use the comment as title)."""
-    if not title:
-        return body
-    stem = title.rstrip("…").strip()
-    return body if body.startswith(stem) else f"{title}\n\n{body}"
 
 
 def analysis_inputs(*, jam: Jam) -> AnalysisInputs:

@@ -25,6 +25,8 @@ import unicodedata
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from .models import post_text
+
 MARKS = r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
 """The combining marks folding removes (diacritics of Latin, Greek and
 Cyrillic letters), as a regular expression both Python and PostgreSQL read."""
@@ -98,34 +100,36 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-def _match(text: str | None, pattern: str | None) -> bool | None:
-    """Whether ``text``, folded, has a match of ``pattern`` (NULL for NULL)."""
+def _match(title: str | None, text: str | None, pattern: str | None) -> bool | None:
+    """Whether ``text`` (with ``title``, an opening post's idea title:
+    ideas.models.post_text), folded, has a match of ``pattern`` (NULL for
+    NULL)."""
     if text is None or pattern is None:
         return None
-    return _compiled(pattern).search(fold(text)) is not None
+    return _compiled(pattern).search(fold(post_text(title, text))) is not None
 
 
 _WORD = re.compile(r"[^\W_]+")
 
 
-def _rank(text: str | None, *patterns: str) -> float | None:
-    """How well ``text`` matches: the matches of the ``patterns`` in it,
-    folded, for its length (divided by the natural log of 1 + its words,
-    as PostgreSQL's ``ts_rank_cd(..., 1)`` divides its own measure); NULL
-    for NULL."""
+def _rank(title: str | None, text: str | None, *patterns: str) -> float | None:
+    """How well ``text`` (with ``title``, as for ``_match``) matches: the
+    matches of the ``patterns`` in it, folded, for its length (divided by
+    the natural log of 1 + its words, as PostgreSQL's ``ts_rank_cd(..., 1)``
+    divides its own measure); NULL for NULL."""
     if text is None:
         return None
-    folded = fold(text)
+    folded = fold(post_text(title, text))
     found = sum(len(_compiled(pattern).findall(folded)) for pattern in patterns)
     return found / math.log(1 + max(1, len(_WORD.findall(folded))))
 
 
 def sqlite_functions_add(connection: BaseDatabaseWrapper, **_: object) -> None:
-    """Give an SQLite connection ``jam_match(text, pattern)`` and
-    ``jam_rank(text, pattern, ...)`` (the connection_created signal): the
+    """Give an SQLite connection ``jam_match(title, text, pattern)`` and
+    ``jam_rank(title, text, pattern, ...)`` (the connection_created signal): the
     search's one Python call per row and term, where a folding function and
     then Django's REGEXP would be two (about twice the time), and its
     ranking."""
     if connection.vendor == "sqlite":
-        connection.connection.create_function("jam_match", 2, _match, deterministic=True)
+        connection.connection.create_function("jam_match", 3, _match, deterministic=True)
         connection.connection.create_function("jam_rank", -1, _rank, deterministic=True)

@@ -59,6 +59,18 @@ class Idea(models.Model):
         return reverse("ideas:idea", kwargs={"slug": self.jam.slug, "idea_id": self.pk})
 
 
+def post_text(title: str | None, body: str) -> str:
+    """What a post says: an opening post's idea title (``title``; None for a
+    reply) joins its body, unless the body already starts with it (an
+    imported Pol.is comment is its own title). What the search matches
+    (PostgreSQL's ``jam_post_text``, migration 0005, does the same) and the
+    analysis reads."""
+    if not title:
+        return body
+    stem = title.rstrip("…").strip()
+    return body if body.startswith(stem) else f"{title}\n\n{body}"
+
+
 def post_visible(relation: str = "") -> Q:
     """The posts people can read: neither the post nor its idea (the
     thread) hidden. Hiding an idea hides its opening post and leaves its

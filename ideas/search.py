@@ -1,7 +1,8 @@
 """Searching a jam's posts (selectors: reads only).
 
 One query language on every database: words, each matching the words of a
-post that start with it, case and accents aside ("school" finds "Schools"
+post (an opening post's with its idea's title: ideas.models.post_text)
+that start with it, case and accents aside ("school" finds "Schools"
 and "schooling", "ecole" finds "École", "strasse" finds "Straße"; see
 ideas/folding.py); "a phrase in quotes", its words in that order; and -word
 or -"a phrase" to leave posts out. Every word and phrase must be there. No
@@ -14,8 +15,9 @@ closer together they are (``ts_rank_cd``). Newest first and the other
 orders of ideas.selectors.POST_ORDERS can be asked for.
 
 PostgreSQL answers from GIN indexes: of the words of each post's folded
-text, which the post keeps in ``search_words`` (a trigger fills it,
-migration 0004; the ranking reads the words' positions there), and of the
+text, which the post keeps in ``search_words`` (triggers fill it,
+migrations 0004 and 0005, the latter adding an opening post's title; the
+ranking reads the words' positions there), and of the
 ideas' titles' folded words (``to_tsvector('simple', jam_fold(title))``,
 migration 0003). SQLite, the embedded default, tests each visible post of
 the jam with a regular expression on its folded text, which is fine for a
@@ -36,6 +38,7 @@ from django.db import connection
 from django.db.models import (
     Avg,
     BooleanField,
+    Case,
     Count,
     Expression,
     F,
@@ -45,6 +48,7 @@ from django.db.models import (
     Sum,
     TextField,
     Value,
+    When,
 )
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -171,6 +175,19 @@ def _pattern(term: Term) -> str:
     return r"(?<![^\W_])" + r"[^\W_]*[\W_]+".join(re.escape(word) for word in term.words)
 
 
+def _sqlite_text(field: str) -> tuple[Expression, F]:
+    """The title and the text SQLite's functions read (ideas.models.post_text):
+    an opening post's idea title and its body, a reply's body alone (no
+    title), an idea's title alone."""
+    no_title = Value(None, output_field=TextField())
+    if field != "body":
+        return no_title, F(field)
+    title = Case(
+        When(parent__isnull=True, then=F("idea__title")), default=no_title, output_field=TextField()
+    )
+    return title, F("body")
+
+
 def where_words(rows: QuerySet[Any], field: str, query: ParsedQuery) -> QuerySet[Any]:
     """The ``rows`` (of posts or ideas) whose ``field`` (a post's ``body``, an
     idea's ``title``) matches ``query``; all of them for an empty query."""
@@ -182,7 +199,10 @@ def where_words(rows: QuerySet[Any], field: str, query: ParsedQuery) -> QuerySet
         )
     for term in query.terms:
         matches = Func(
-            F(field), Value(_pattern(term)), function=SQLITE_MATCH, output_field=BooleanField()
+            *_sqlite_text(field),
+            Value(_pattern(term)),
+            function=SQLITE_MATCH,
+            output_field=BooleanField(),
         )
         rows = rows.exclude(matches) if term.excluded else rows.filter(matches)
     return rows
@@ -215,7 +235,9 @@ def ordered(posts: QuerySet[Post], order: str, query: ParsedQuery) -> QuerySet[P
         )
     else:
         patterns = [Value(_pattern(term)) for term in found]
-        rank = Func(F("body"), *patterns, function=SQLITE_RANK, output_field=FloatField())
+        rank = Func(
+            *_sqlite_text("body"), *patterns, function=SQLITE_RANK, output_field=FloatField()
+        )
     return posts.alias(rank=rank).order_by("-rank", "-created_at", "-id")
 
 
@@ -249,6 +271,8 @@ class Found:
     agrees: int
     disagrees: int
     url: str
+    opening: bool = False
+    """Whether the post opens its idea: its title is part of what was searched."""
 
 
 @dataclass(frozen=True)
@@ -398,7 +422,7 @@ def search(
     )
     rows = ordered(matches, order, query).values_list(
         "id", "idea_id", "idea__title", "body", "topic_id", "created_at", "sentiment",
-        "agree_count", "disagree_count",
+        "agree_count", "disagree_count", "parent_id",
     )  # fmt: skip
     paginator: Paginator[Any] = Paginator(rows, RESULTS_PER_PAGE)
     paginator.count = summary["total"]  # known already: spares the COUNT query
@@ -413,9 +437,10 @@ def search(
         Found(
             id=pk, idea_id=idea, idea_title=title, text=body, topic=titles.get(topic, ""),
             created_at=created, sentiment=tone, agrees=agrees, disagrees=disagrees,
-            url=f"/jams/{jam.slug}/ideas/{idea}/#post-{pk}",
+            url=f"/jams/{jam.slug}/ideas/{idea}/#post-{pk}", opening=parent is None,
         )
-        for pk, idea, title, body, topic, created, tone, agrees, disagrees in listed.object_list
+        for pk, idea, title, body, topic, created, tone, agrees, disagrees, parent
+        in listed.object_list
     ]  # fmt: skip
     return SearchResults(
         query=query,

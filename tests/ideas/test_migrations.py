@@ -1,5 +1,6 @@
-"""Migration 0004 on PostgreSQL: the posts written before it get their
-search words, and going back restores the search of 0003."""
+"""Migrations 0004 and 0005 on PostgreSQL: the posts written before them
+get their search words (an opening post's with its idea's title), and
+going back restores the search of 0003."""
 
 from __future__ import annotations
 
@@ -59,13 +60,18 @@ def test_posts_from_before_get_their_words_and_going_back_undoes_it(jam, monkeyp
     assert found("creme brulee") == ["Crème brûlée"]
     assert found("baume") == ["Fünf Bäume"]
     assert found("plain words") == ["more plain words", "plain words"]
-    assert found("idea") == []  # the titles' words were replaced
+    # The posts open ideas titled "Idea n": 0005 added the titles' words.
+    assert found("idea") == sorted(texts)
+    assert found('"idea 1 funf"') == ["Fünf Bäume"]
     try:
         _migrate(BEFORE)
         assert "post_folded_words" in _indexes()
         assert "post_search_words" not in _indexes()
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgname = 'post_search_words'")
+            cursor.execute(
+                "SELECT count(*) FROM pg_trigger"
+                " WHERE tgname IN ('post_search_words', 'idea_title_words')"
+            )
             assert cursor.fetchone() == (0,)
     finally:
         _migrate(None)

@@ -24,7 +24,7 @@ from accounts.models import User
 from analysis.selectors import word_post_rows
 from ideas import search as search_module
 from ideas.folding import fold, postgresql_function_sql
-from ideas.models import Idea, Post
+from ideas.models import Idea, Post, post_text
 from ideas.search import (
     BEST_MATCH,
     MAX_QUERY_LENGTH,
@@ -226,6 +226,31 @@ def test_best_match_first_ranks_by_how_often_the_words_occur_for_the_length(jam:
     # Found posts' rows for download follow the same order.
     rows = word_post_rows(jam=jam, query=parse_query("bike"), order="")
     assert [row[0] for row in rows] == expected
+
+
+def test_an_opening_post_is_searched_with_its_idea_title_and_a_reply_is_not(
+    client: Client, jam: Jam, participant: User
+) -> None:
+    idea = idea_in(jam, title="Bike lanes on Main Street")
+    opening = Post.objects.get(idea=idea, parent=None)
+    Post.objects.filter(pk=opening.pk).update(body="We need them before winter.")
+    reply = write(jam, "placeholder")
+    Post.objects.filter(pk=reply.pk).update(idea=idea, parent=opening, body="Yes, before winter")
+
+    def ids(words: str) -> list[int]:
+        return [post.id for post in search(jam=jam, query=parse_query(words), topics=[]).posts]
+
+    assert ids("bike") == [opening.pk]
+    assert ids('"main street we need"') == [opening.pk]  # from the title into the text
+    assert set(ids("winter")) == {opening.pk, reply.pk}
+    assert search(jam=jam, query=parse_query("bike"), topics=[]).posts[0].opening
+    client.force_login(participant)
+    html = page(client, jam, q="bike")
+    assert "<mark>Bike</mark> lanes on Main Street</a>" in html
+    # A new title replaces the old one's words (PostgreSQL: the ideas' trigger).
+    Idea.objects.filter(pk=idea.pk).update(title="Tram lines")
+    assert ids("bike") == []
+    assert ids("tram") == [opening.pk]
 
 
 @pytest.mark.postgres
@@ -487,6 +512,24 @@ def test_the_migration_defines_the_postgresql_fold_as_the_code_does() -> None:
     with the code); if ideas.folding changes, a new migration must follow."""
     migration = importlib.import_module("ideas.migrations.0003_search_ignores_case_and_accents")
     assert postgresql_function_sql() == migration.FUNCTION
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("title", "body"),
+    [
+        (None, "A reply"),
+        ("", "An untitled opening"),
+        ("Bike lanes", "We need them."),
+        ("Bike lanes", "Bike lanes, now."),  # starts with its title: once
+        ("A long imported comment cut sho…", "A long imported comment cut short here."),
+        ("Ends with … inside", "Ends with … inside and more"),
+    ],
+)
+def test_postgresql_composes_a_posts_text_as_python_does(title: str | None, body: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT jam_post_text(%s, %s)", [title, body])
+        assert cursor.fetchone() == (post_text(title, body),)
 
 
 @pytest.mark.postgres
