@@ -209,9 +209,9 @@ def where_words(rows: QuerySet[Any], field: str, query: ParsedQuery) -> QuerySet
 
 
 def words_order(order: str, query: ParsedQuery) -> str:
-    """The order to list posts narrowed to ``query`` in: ``order`` if it is
-    BEST_MATCH or one of POST_ORDERS; else, and for BEST_MATCH when there are
-    no words to find, best match first if there are, the default otherwise."""
+    """The order posts narrowed to ``query`` are listed in: ``order`` if it
+    is one of POST_ORDERS; otherwise (BEST_MATCH, none or an unknown one)
+    best match first when there are words to find, else POST_ORDERS' default."""
     if order in POST_ORDERS:
         return order
     return BEST_MATCH if query.words else post_order("")
