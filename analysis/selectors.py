@@ -548,10 +548,10 @@ def theme_post_rows(
     one for none), in ``order`` (see ``ideas.search.words_order``): (id,
     idea id, body, topic title, created_at, sentiment, agree count, disagree
     count)."""
-    posts = Post.objects.filter(
-        post_visible(), jam=jam, pk__in=PostTheme.objects.filter(theme=theme).values("post_id")
+    posts = matching_posts(jam=jam, query=query).filter(
+        pk__in=PostTheme.objects.filter(theme=theme).values("post_id")
     )
-    return _post_rows(where_words(posts, "body", query), order, query)
+    return _post_rows(posts, order, query)
 
 
 def _post_rows(

@@ -4,8 +4,9 @@ by side in the same run with the posts' stored words and their index
 (migration 0004) and with the index of the folded texts' expression that
 migration 0003 built (the ranking then builds each found post's words
 again), with the time to write 2,000 posts (the trigger against the
-expression index), the sizes, and how long building each index
-CONCURRENTLY takes.
+expression index), the sizes, how long building each index
+CONCURRENTLY takes, and how long migrations 0004 and 0005 take on the
+jam (back to 0003, then forward).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python -m bench.search_bench [--posts 200000] [--runs 9] \\

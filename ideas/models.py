@@ -116,8 +116,9 @@ class Post(models.Model):
     language = models.CharField(max_length=8, blank=True)
     sentiment = models.FloatField(null=True, blank=True)
     external_id = models.CharField(max_length=64, blank=True)
-    # The words of the folded body, kept by PostgreSQL itself (a trigger,
-    # migration 0004) for the search to match and rank; null on SQLite.
+    # The words of the folded text (post_text: an opening post's with its
+    # idea's title), kept by PostgreSQL itself (triggers, migrations 0004
+    # and 0005) for the search to match and rank; null on SQLite.
     search_words = SearchVectorField(null=True, editable=False)
 
     objects = PostManager()

@@ -69,8 +69,9 @@ TOPICS_LISTED = 20
 SEARCH_CONFIG = "simple"
 """The PostgreSQL text search configuration: lower-cases, keeps every word."""
 SQLITE_MATCH = "jam_match"
-"""SQLite's function (ideas.folding.sqlite_functions_add): whether a text,
-folded, has a match of a regular expression; one call per row and term."""
+"""SQLite's function (ideas.folding.sqlite_functions_add): whether a text
+(with an opening post's idea title, see _sqlite_text), folded, has a match
+of a regular expression; one call per row and term."""
 SQLITE_RANK = "jam_rank"
 """SQLite's function for BEST_MATCH: a text's matches of the regular
 expressions, folded, for its length; one call per row."""

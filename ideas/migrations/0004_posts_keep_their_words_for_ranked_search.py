@@ -1,7 +1,7 @@
 """Posts keep the words of their folded text in a column, so that the search
 can rank what it finds (ts_rank_cd needs the words with their positions,
-and building them again for every post found costs a second for a common
-word in 200,000 posts) and rechecks a row without folding its text again.
+and building them again for every post found cost 2.5 s for a common word
+in 200,000 posts of 90 words: docs/benchmarks.md, Search) and rechecks a row without folding its text again.
 
 In PostgreSQL a trigger fills ``search_words`` whenever a post is written
 or its text changes (every writer, bulk imports included, gets it without
